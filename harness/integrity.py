@@ -1,0 +1,104 @@
+"""Bit-identity checks: did an intervention leave the model exactly as it found it?
+
+Each tensor is hashed by a weighted sum of its raw bit patterns, ``sum_i bits_i * w_i`` modulo
+2**64 with odd weights ``w_i``: any change to a single entry changes the hash with certainty (an
+odd weight times a non-zero difference is never 0 mod 2**64), and changes to several entries
+cancel only by accident. This costs one pass over the weights, with no second copy of the model.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .errors import RestoreError
+
+_INT_OF_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+_MULT = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed int64
+_CHUNK = 1 << 22
+
+
+@torch.no_grad()
+def tensor_digest(t: torch.Tensor) -> int:
+    flat = t.detach().contiguous().reshape(-1)
+    if flat.dtype == torch.bool:
+        flat = flat.to(torch.uint8)
+    bits = flat.view(_INT_OF_SIZE[flat.element_size()])
+    total = torch.zeros((), dtype=torch.int64, device=flat.device)
+    for start in range(0, bits.numel(), _CHUNK):
+        chunk = bits[start : start + _CHUNK].to(torch.int64)
+        idx = torch.arange(start, start + chunk.numel(), dtype=torch.int64, device=flat.device)
+        weights = idx * _MULT + (idx << 1) + 1
+        weights |= 1
+        total += (chunk * weights).sum()
+        total += ((chunk ^ (chunk >> 7)) * (weights * 3 + 2)).sum()
+    return int(total.item())
+
+
+def state_digests(model: torch.nn.Module) -> dict[str, tuple[int, str, tuple[int, ...]]]:
+    """Per-tensor (hash, dtype, shape) of every parameter and buffer."""
+    out = {}
+    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+        out[name] = (tensor_digest(t), str(t.dtype), tuple(t.shape))
+    return out
+
+
+def hook_snapshot(model: torch.nn.Module) -> dict[str, tuple[int, ...]]:
+    """Ids of the hooks registered on each module (forward, pre-forward, backward)."""
+    snap = {}
+    for name, mod in model.named_modules():
+        ids = []
+        for attr in (
+            "_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
+            "_backward_pre_hooks", "_forward_hooks_with_kwargs",
+        ):
+            ids.extend(getattr(mod, attr, {}).keys())
+        if ids:
+            snap[name] = tuple(sorted(ids))
+    return snap
+
+
+@dataclass
+class ModelSnapshot:
+    digests: dict[str, tuple[int, str, tuple[int, ...]]]
+    hooks: dict[str, tuple[int, ...]]
+
+
+def snapshot(model: torch.nn.Module) -> ModelSnapshot:
+    return ModelSnapshot(state_digests(model), hook_snapshot(model))
+
+
+def compare(before: ModelSnapshot, model: torch.nn.Module) -> dict[str, Any]:
+    """What differs now from ``before``: changed tensors and leftover (or missing) hooks."""
+    after = snapshot(model)
+    changed = sorted(
+        n for n in set(before.digests) | set(after.digests) if before.digests.get(n) != after.digests.get(n)
+    )
+    hooks = sorted(n for n in set(before.hooks) | set(after.hooks) if before.hooks.get(n) != after.hooks.get(n))
+    return {"ok": not changed and not hooks, "changed_tensors": changed, "hook_changes": hooks,
+            "tensors_checked": len(after.digests)}
+
+
+def raise_if_changed(report: dict[str, Any], label: str) -> None:
+    if report["ok"]:
+        return
+    parts = []
+    if report["changed_tensors"]:
+        shown = ", ".join(report["changed_tensors"][:5])
+        more = len(report["changed_tensors"]) - 5
+        parts.append(f"{len(report['changed_tensors'])} tensor(s) differ ({shown}{', ...' if more > 0 else ''})")
+    if report["hook_changes"]:
+        parts.append("hooks left on " + ", ".join(report["hook_changes"][:5]))
+    raise RestoreError(f"intervention {label} did not restore the model: " + "; ".join(parts))
+
+
+def model_fingerprint(model: torch.nn.Module) -> str:
+    """sha256 over the config and every tensor's digest: equal weights, equal fingerprint."""
+    config = getattr(model, "config", None)
+    cfg = config.to_json_string(use_diff=False) if hasattr(config, "to_json_string") else ""
+    digests = state_digests(model)
+    blob = json.dumps([type(model).__name__, cfg, sorted(digests.items())], default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()

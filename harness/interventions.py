@@ -1,0 +1,141 @@
+"""The intervention contract shared by built-in and third-party plugins.
+
+An intervention is a named, parameterised change to how a model answers. Three kinds:
+
+* ``weights``: edits parameters in place in :meth:`Intervention.apply`, and must put back the
+  exact original values in :meth:`Intervention.remove` (the runner checks bit-identity).
+* ``activations``: registers forward hooks in ``apply`` and removes them in ``remove``.
+* ``prompts``: rewrites each document's prompt through :meth:`Intervention.edit_prompts`; it may
+  itself call the model through ``ctx.caller`` (a batched, cached generation interface).
+
+Plugins subclass :class:`Intervention`, declare ``name``, ``kind`` and ``params`` and register
+the class through the ``register_interventions`` hook.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+
+from .params import Param, format_value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .context import RunContext
+
+KINDS = ("none", "weights", "activations", "prompts")
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What an intervention may know about a task to decide whether it applies.
+
+    ``family`` is the benchmark a task belongs to (``tomi``, ``hitom``, ``fantom``, ``sparse_tom``,
+    ``wikitext2``, ...), read from the task config's ``metadata.family`` and defaulting to the
+    task name. ``output_types`` are the lm-eval request types of the task and its subtasks.
+    """
+
+    name: str
+    family: str
+    output_types: tuple[str, ...] = ()
+    subtasks: tuple[str, ...] = ()
+
+
+@dataclass
+class PromptEdit:
+    """How one document's prompt changes. Every field is optional.
+
+    The harness applies an edit to the request context lm-eval built from the task's own template
+    (chat template included), so answer formats stay the task's:
+
+    * ``narrative``: replaces the document's ``narrative`` text where it appears in the prompt;
+    * ``question``: replaces the document's ``question`` text;
+    * ``preamble``: inserted before the narrative (e.g. worked examples);
+    * ``instruction``: inserted right after the question (e.g. "Let's think step by step.");
+    * ``gen_kwargs``: overrides for generation requests (e.g. more ``max_gen_toks`` for CoT);
+    * ``info``: free-form notes stored with the sample (e.g. the masked-away events).
+    """
+
+    narrative: str | None = None
+    question: str | None = None
+    preamble: str | None = None
+    instruction: str | None = None
+    gen_kwargs: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Intervention:
+    """Base class. Subclasses set the class attributes and override the hooks they need."""
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[str] = "none"
+    description: ClassVar[str] = ""
+    params: ClassVar[Sequence[Param]] = ()
+    #: benchmark families this intervention applies to; ``None`` means every task.
+    families: ClassVar[tuple[str, ...] | None] = None
+    #: bump when a change alters prepared artifacts, so cached ones are not reused.
+    version: ClassVar[str] = "1"
+
+    def __init__(self, **values: Any) -> None:
+        self.values: dict[str, Any] = dict(values)
+        #: numbers to store with every cell (weights perturbed, model calls, ...)
+        self.metadata: dict[str, Any] = {}
+
+    # -- identity -------------------------------------------------------------------------
+    def label(self) -> str:
+        """Row label: the name plus the parameters that differ from their defaults."""
+        defaults = {p.name: p.default for p in self.params}
+        shown = [
+            f"{k}={format_value(v)}" for k, v in self.values.items() if defaults.get(k) != v
+        ]
+        return self.name + (":" + ",".join(shown) if shown else "")
+
+    def replicate_params(self) -> list[str]:
+        return [p.name for p in self.params if p.replicate]
+
+    def group_label(self) -> str:
+        """The label without replicate parameters: rows sharing it are draws of one condition."""
+        rep = set(self.replicate_params())
+        defaults = {p.name: p.default for p in self.params}
+        shown = [
+            f"{k}={format_value(v)}"
+            for k, v in self.values.items()
+            if k not in rep and defaults.get(k) != v
+        ]
+        return self.name + (":" + ",".join(shown) if shown else "")
+
+    # -- applicability --------------------------------------------------------------------
+    def applies_to(self, task: TaskInfo) -> bool:
+        """Whether this intervention makes sense on ``task``; the matrix shows n/a otherwise."""
+        if self.families is None:
+            return True
+        return task.family in self.families
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def prepare(self, ctx: "RunContext") -> None:
+        """Compute expensive artifacts (use ``ctx.cache``); called once before any cell."""
+
+    def apply(self, ctx: "RunContext") -> None:
+        """Change the model (weights or hooks) before a cell runs."""
+
+    def remove(self, ctx: "RunContext") -> None:
+        """Undo :meth:`apply` exactly."""
+
+    def edit_prompts(
+        self, docs: list[dict], task: TaskInfo, ctx: "RunContext"
+    ) -> list[PromptEdit | None]:
+        """For ``prompts`` interventions: one edit (or None for unchanged) per document."""
+        return [None] * len(docs)
+
+    def cell_metadata(self) -> dict[str, Any]:
+        """Numbers recorded in every cell file of this intervention."""
+        return dict(self.metadata)
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"<{type(self).__name__} {self.label()}>"
+
+
+class NoIntervention(Intervention):
+    """The baseline row."""
+
+    name = "none"
+    kind = "none"
+    description = "Baseline: the model as loaded."

