@@ -73,7 +73,10 @@ def snapshot(model: torch.nn.Module) -> ModelSnapshot:
 
 def compare(before: ModelSnapshot, model: torch.nn.Module) -> dict[str, Any]:
     """What differs now from ``before``: changed tensors and leftover (or missing) hooks."""
-    after = snapshot(model)
+    return diff_snapshots(before, snapshot(model))
+
+
+def diff_snapshots(before: ModelSnapshot, after: ModelSnapshot) -> dict[str, Any]:
     changed = sorted(
         n for n in set(before.digests) | set(after.digests) if before.digests.get(n) != after.digests.get(n)
     )

@@ -1,0 +1,247 @@
+"""``tom-harness`` command line: run, list, table, lm-eval, data.
+
+Flags follow lm-eval's (``--model --model_args --tasks --limit --output_path --log_samples``...).
+Usage errors (unknown names, malformed values, a conflicting output dir) exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+from .errors import UsageError
+
+log = logging.getLogger("tom_harness")
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="matrix YAML whose keys are these flags' names; flags override it")
+    p.add_argument("--model", help="backend: hf (default) or vllm")
+    p.add_argument("--model_args", help="k=v,k2=v2; pretrained=<alias|path|hub id> (default smollm2-135m)")
+    p.add_argument("--tasks", "-t", help="comma-separated task or group names (see `tom-harness list`)")
+    p.add_argument("--interventions", "-i", nargs="+", metavar="SPEC",
+                   help="space-separated specs name[:key=value,...]; ranges a:b[:c] expand to rows (default: none)")
+    p.add_argument("--batch_size", help="requests per forward pass (int or auto)")
+    p.add_argument("--device", help="cpu, cuda, cuda:0, mps (default: cuda if available, else cpu)")
+    p.add_argument("--limit", help="documents per task (int), or a fraction < 1")
+    p.add_argument("--seed", help="seed for python, numpy, torch and few-shot sampling (default 0)")
+    p.add_argument("--gen_kwargs", help="generation overrides, k=v,k2=v2")
+    p.add_argument("--num_fewshot", help="few-shot examples per prompt")
+    p.add_argument("--apply_chat_template", action="store_true", default=None, help="use the tokenizer's chat template")
+    p.add_argument("--system_instruction", help="system prompt added to every request")
+    p.add_argument("--bootstrap_iters", help="bootstrap resamples for stderr of non-mean metrics (default 1000)")
+    p.add_argument("--output_path", "-o", help="output directory (default: ./tom_harness_out)")
+    p.add_argument("--log_samples", action="store_true", help="write per-item outputs beside each cell")
+    p.add_argument("--include_path", action="append", help="extra folder of lm-eval YAML tasks (repeatable)")
+    p.add_argument("--data_dir", help="benchmark data folder (default: $TOM_HARNESS_DATA, then the user data dir)")
+    p.add_argument("--cache_dir", help="artifact cache folder (default: $TOM_HARNESS_CACHE or ~/.cache/tom_harness)")
+    p.add_argument("--shard", help="run only shard K of N of the cells, e.g. 2/4 (merge with `tom-harness table`)")
+    p.add_argument("--overwrite", action="store_true", help="replace results of a different matrix in --output_path")
+    p.add_argument("--no_progress", action="store_true", help="hide progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tom-harness",
+        description="Score Theory-of-Mind interventions on lm-eval tasks, every intervention on every task.",
+    )
+    parser.add_argument("--version", action="version", version=f"tom-harness {__version__}")
+    parser.add_argument("--plugins", action="append", default=[], metavar="MODULE",
+                        help="load a plugin from a module path or .py file (repeatable)")
+    parser.add_argument("--verbosity", default="WARNING", help="log level (DEBUG, INFO, WARNING)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run an intervention x task matrix")
+    _add_run_args(run)
+
+    ls = sub.add_parser("list", help="list plugins, interventions (with parameters), tasks and model aliases")
+    ls.add_argument("what", nargs="?", default="all", choices=["all", "plugins", "interventions", "tasks", "models"])
+    ls.add_argument("--include_path", action="append", help="extra folder of lm-eval YAML tasks")
+    ls.add_argument("--lm_eval_tasks", action="store_true", help="also list lm-eval's own tasks")
+
+    table = sub.add_parser("table", help="rebuild (and merge) leaderboard tables from cell files")
+    table.add_argument("output_dirs", nargs="+", help="one or more output directories (shards are merged)")
+    table.add_argument("--dest", help="where to write the tables (default: the first directory)")
+
+    lme = sub.add_parser("lm-eval", help="run lm-eval's own CLI with the `tomh` model type registered",
+                         add_help=False)
+    lme.add_argument("rest", nargs=argparse.REMAINDER)
+
+    data = sub.add_parser("data", help="show or fetch benchmark data")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    dl = data_sub.add_parser("list", help="which datasets are present, and where")
+    dl.add_argument("--data_dir")
+    df = data_sub.add_parser("fetch", help="download datasets from their public sources (sha256-checked)")
+    df.add_argument("names", nargs="+", help="dataset names, or 'all'")
+    df.add_argument("--data_dir")
+    df.add_argument("--base_url", help="mirror to fetch from instead of the public sources")
+    return parser
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from .cache import ArtifactCache
+    from .datadir import set_data_dir
+    from .leaderboard import to_markdown, write_leaderboard, headline
+    from .matrix import build_spec, load_config
+    from .plugin_host import get_host
+    from .runner import MatrixRunner
+
+    config = load_config(args.config) if args.config else {}
+    overrides = {
+        k: getattr(args, k) for k in (
+            "model", "model_args", "tasks", "interventions", "limit", "seed", "batch_size", "device",
+            "gen_kwargs", "apply_chat_template", "system_instruction", "num_fewshot", "bootstrap_iters",
+            "include_path",
+        )
+    }
+    data_dir = args.data_dir or config.pop("data_dir", None)
+    output = args.output_path or config.pop("output_path", None) or "tom_harness_out"
+    config.pop("output_path", None)
+    log_samples = bool(args.log_samples or config.pop("log_samples", False))
+    plugins = list(args.plugins) + list(config.get("plugins") or [])
+    spec = build_spec(config, {**overrides, "plugins": plugins or None})
+    if spec.batch_size not in (None, "auto") and not str(spec.batch_size).startswith("auto"):
+        try:
+            spec.batch_size = int(spec.batch_size)
+        except ValueError:
+            raise UsageError(f"--batch_size: expected an integer or auto, got {spec.batch_size!r}") from None
+    set_data_dir(data_dir)
+    host = get_host(plugins)
+    _report_failures(host)
+    runner = MatrixRunner(
+        spec, host, Path(output), shard=args.shard, overwrite=args.overwrite, log_samples=log_samples,
+        progress=not args.no_progress, cache=ArtifactCache(args.cache_dir) if args.cache_dir else None,
+    )
+    summary = runner.run()
+    table, files = write_leaderboard([Path(output)], Path(output), host.report_writers)
+    print(f"\n{len(summary.ran)} cell(s) run, {len(summary.skipped)} already done, "
+          f"{len(summary.not_applicable)} n/a. Output: {Path(output).resolve()}")
+    print(to_markdown(headline(table)))
+    print("wrote: " + ", ".join(str(f) for f in files))
+    return 0
+
+
+def _report_failures(host: Any) -> None:
+    for f in host.failures:
+        print(f"warning: plugin {f.name!r} failed to load and was skipped: {f.error}", file=sys.stderr)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .plugin_host import get_host
+    from .tasks import TaskCatalog
+
+    host = get_host(args.plugins)
+    what = args.what
+    if what in ("all", "plugins"):
+        print("Plugins:")
+        for name in host.plugin_names():
+            print(f"  {name}")
+        for f in host.failures:
+            print(f"  {f.name}  [FAILED: {f.error}]")
+    if what in ("all", "interventions"):
+        print("Interventions:")
+        for name in sorted(host.interventions):
+            cls = host.interventions[name]
+            print(f"  {name}  ({cls.kind}; from {host.intervention_plugin.get(name, '?')})  {cls.description}")
+            if cls.families:
+                print(f"      applies to: {', '.join(cls.families)}")
+            for p in cls.params:
+                flag = " [replicate]" if p.replicate else ""
+                print(f"      {p.name}: {p.describe_type()} = {p.default!r}{flag}  {p.help}")
+    if what in ("all", "models"):
+        print("Model aliases:")
+        for name, alias in sorted(host.model_aliases.items()):
+            print(f"  {name}  {alias.description}  (from {alias.plugin})")
+    if what in ("all", "tasks"):
+        catalog = TaskCatalog.from_sources(host.task_sources, args.include_path or [])
+        catalog.with_defaults = bool(args.lm_eval_tasks)
+        tm = catalog.manager
+        groups = set(tm.all_groups)
+        print("Tasks (groups marked *):")
+        for name in catalog.names():
+            if name.startswith("_"):
+                continue
+            print(f"  {name}{' *' if name in groups else ''}")
+    return 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from .leaderboard import headline, to_markdown, write_leaderboard
+    from .plugin_host import get_host
+
+    dirs = [Path(d) for d in args.output_dirs]
+    for d in dirs:
+        if not (d / "cells").is_dir():
+            raise UsageError(f"{d} has no cells/ folder: not a tom-harness output directory")
+    dest = Path(args.dest) if args.dest else dirs[0]
+    dest.mkdir(parents=True, exist_ok=True)
+    host = get_host(args.plugins)
+    table, files = write_leaderboard(dirs, dest, host.report_writers)
+    print(to_markdown(headline(table)))
+    print("wrote: " + ", ".join(str(f) for f in files))
+    return 0
+
+
+def cmd_lm_eval(args: argparse.Namespace) -> int:
+    """Hand over to lm-eval's CLI after registering the ``tomh`` model type."""
+    from . import tomh_model  # noqa: F401  (registers "tomh" with lm-eval)
+    from lm_eval.__main__ import cli_evaluate
+
+    for ref in args.plugins:
+        os.environ["TOM_HARNESS_PLUGINS"] = ",".join(filter(None, [os.environ.get("TOM_HARNESS_PLUGINS"), ref]))
+    sys.argv = ["lm-eval", *args.rest]
+    cli_evaluate()
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from . import datasets as ds
+
+    if args.data_command == "list":
+        return ds.cli_data_list(args)
+    if args.data_command == "fetch":
+        return ds.cli_data_fetch(args)
+    raise UsageError("usage: tom-harness data {list,fetch} ...")
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "table": cmd_table, "lm-eval": cmd_lm_eval, "data": cmd_data}
+
+
+def _quiet_logs(level: str) -> None:
+    lvl = getattr(logging, str(level).upper(), None)
+    if not isinstance(lvl, int):
+        raise UsageError(f"--verbosity: expected DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    logging.basicConfig(level=lvl, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("lm_eval", "lm-eval", "transformers", "datasets", "accelerate", "tom_harness"):
+        logging.getLogger(name).setLevel(lvl if name == "tom_harness" else max(lvl, logging.WARNING))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv and argv[0] == "lm-eval":  # everything after it belongs to lm-eval untouched
+        args = argparse.Namespace(command="lm-eval", rest=argv[1:], plugins=[], verbosity="WARNING")
+    else:
+        args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        _quiet_logs(args.verbosity)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"tom-harness: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ntom-harness: interrupted; finished cells are saved, rerun the same command to resume.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

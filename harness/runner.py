@@ -1,0 +1,238 @@
+"""The matrix runner: load the model once, then for each intervention prepare, and for each task
+apply -> evaluate -> undo -> verify -> write the cell. Reruns skip finished cells."""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from . import __version__
+from .cache import ArtifactCache
+from .cells import OutputDir, intervention_id
+from .context import ModelHandle, RunContext
+from .errors import UsageError
+from .generation import GenerationStore, ModelCaller
+from .integrity import diff_snapshots, raise_if_changed, snapshot
+from .interventions import Intervention
+from .lm_wrapper import InterventionLM
+from .matrix import MatrixSpec
+from .plugin_host import PluginHost
+from .tasks import TaskCatalog
+
+log = logging.getLogger("tom_harness")
+CHECKED_KINDS = ("weights", "activations")
+
+
+@dataclass
+class Cell:
+    intervention: Intervention
+    iv_id: str
+    task: str
+
+
+@dataclass
+class RunSummary:
+    output_dir: Path
+    ran: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    not_applicable: list[tuple[str, str]] = field(default_factory=list)
+
+
+def expand_interventions(host: PluginHost, specs: list[str]) -> list[Intervention]:
+    """All rows of the matrix, in order, duplicates dropped."""
+    rows: list[Intervention] = []
+    seen: set[str] = set()
+    for text in specs:
+        for iv in host.build_interventions(text):
+            if iv.label() not in seen:
+                seen.add(iv.label())
+                rows.append(iv)
+    return rows
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    if not text:
+        return (1, 1)
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard: expected K/N (e.g. 2/4), got {text!r}") from None
+    if not 1 <= k <= n:
+        raise UsageError(f"--shard: K must be between 1 and N, got {text!r}")
+    return k, n
+
+
+def plan_cells(ivs: list[Intervention], tasks: list[str], shard: tuple[int, int]) -> list[Cell]:
+    k, n = shard
+    cells = [Cell(iv, intervention_id(iv.label()), t) for iv in ivs for t in tasks]
+    return [c for i, c in enumerate(cells) if i % n == k - 1]
+
+
+def _version_info() -> dict[str, str]:
+    import lm_eval
+    import torch
+    import transformers
+
+    return {
+        "tom_harness": __version__, "lm_eval": lm_eval.__version__ if hasattr(lm_eval, "__version__") else "",
+        "torch": torch.__version__, "transformers": transformers.__version__, "python": sys.version.split()[0],
+    }
+
+
+class MatrixRunner:
+    def __init__(
+        self, spec: MatrixSpec, host: PluginHost, output: Path, *, shard: str | None = None,
+        overwrite: bool = False, log_samples: bool = False, progress: bool = True,
+        handle: ModelHandle | None = None, cache: ArtifactCache | None = None,
+    ) -> None:
+        self.spec, self.host, self.out = spec, host, OutputDir(output)
+        self.shard, self.overwrite, self.log_samples, self.progress = parse_shard(shard), overwrite, log_samples, progress
+        self.handle, self.cache = handle, cache or ArtifactCache()
+        self.catalog = TaskCatalog.from_sources(host.task_sources, spec.include_path)
+
+    # -- planning ----------------------------------------------------------------------------
+    def prepare_plan(self) -> list[Cell]:
+        ivs = expand_interventions(self.host, self.spec.interventions)
+        self.catalog.resolve(self.spec.tasks)
+        for t in self.spec.tasks:
+            self.catalog.info(t)  # loads each task once: missing data fails here, before the model
+        return plan_cells(ivs, self.spec.tasks, self.shard)
+
+    def run(self) -> RunSummary:
+        cells = self.prepare_plan()
+        self.out.claim(self.spec.to_dict(), self.spec.fingerprint(), {"versions": _version_info()}, self.overwrite)
+        summary = RunSummary(self.out.root)
+        todo: list[Cell] = []
+        for c in cells:
+            if self.out.is_done(c.iv_id, c.task):
+                summary.skipped.append((c.intervention.label(), c.task))
+            elif not c.intervention.applies_to(self.catalog.info(c.task)):
+                self._write_na(c)
+                summary.not_applicable.append((c.intervention.label(), c.task))
+            else:
+                todo.append(c)
+        if todo:
+            self._run_cells(todo, summary)
+        return summary
+
+    # -- execution ---------------------------------------------------------------------------
+    def _load(self) -> ModelHandle:
+        if self.handle is None:
+            from .models import load
+
+            t0 = time.time()
+            self.handle = load(self.host, self.spec.model, self.spec.model_args, self.spec.device, self.spec.batch_size)
+            log.info("model loaded in %.1fs", time.time() - t0)
+        return self.handle
+
+    def _run_cells(self, todo: list[Cell], summary: RunSummary) -> None:
+        handle = self._load()
+        wrapper = InterventionLM(handle.lm)
+        wrapper.task_info = self.catalog.info
+        caller = ModelCaller(
+            handle.lm, GenerationStore(self.cache.root / "generations.sqlite"), handle.fingerprint,
+            apply_chat_template=self.spec.apply_chat_template, system_instruction=self.spec.system_instruction,
+        )
+        ctx = RunContext(handle=handle, cache=self.cache, caller=caller, seed=self.spec.seed,
+                         show_progress=self.progress, output_dir=self.out.root)
+        wrapper.ctx = ctx
+        self.out.update_manifest(model=handle.name, model_fingerprint=handle.fingerprint, backend=handle.backend)
+        baseline = handle.apply_to_model(snapshot)
+        prepared: dict[str, float] = {}
+        bar = tqdm(todo, desc="cells", unit="cell", disable=not self.progress, file=sys.stderr)
+        for cell in bar:
+            iv = cell.intervention
+            bar.set_postfix_str(f"{iv.label()} × {cell.task}"[:60])
+            if cell.iv_id not in prepared:
+                t0 = time.time()
+                iv.prepare(ctx)
+                prepared[cell.iv_id] = time.time() - t0
+            self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
+            summary.ran.append((iv.label(), cell.task))
+
+    def _run_one(self, cell: Cell, ctx: RunContext, wrapper: InterventionLM, baseline: list, prep_s: float) -> None:
+        import lm_eval
+
+        iv, handle = cell.intervention, ctx.handle
+        caller = ctx.caller
+        caller.state = iv.label() if iv.kind in CHECKED_KINDS else ""
+        caller.take_stats()
+        wrapper.take_counts()
+        t_apply = time.time()
+        iv.apply(ctx)
+        handle.after_edit()
+        wrapper.intervention = iv
+        restore: dict[str, Any] = {}
+        try:
+            t_eval = time.time()
+            results = lm_eval.simple_evaluate(
+                model=wrapper,
+                model_args={"pretrained": handle.name, "intervention": iv.label()},
+                tasks=[self.catalog.load_spec(cell.task)],
+                task_manager=self.catalog.manager,
+                limit=self.spec.limit,
+                num_fewshot=self.spec.num_fewshot,
+                batch_size=self.spec.batch_size,
+                device=self.spec.device,
+                gen_kwargs=self.spec.gen_kwargs or None,
+                apply_chat_template=self.spec.apply_chat_template,
+                system_instruction=self.spec.system_instruction,
+                log_samples=self.log_samples,
+                bootstrap_iters=self.spec.bootstrap_iters,
+                random_seed=self.spec.seed, numpy_random_seed=self.spec.seed,
+                torch_random_seed=self.spec.seed, fewshot_random_seed=self.spec.seed,
+            )
+            eval_s = time.time() - t_eval
+        finally:
+            wrapper.intervention = None
+            iv.remove(ctx)
+            handle.after_edit()
+            if iv.kind in CHECKED_KINDS:
+                t_check = time.time()
+                after = handle.apply_to_model(snapshot)
+                reports = [diff_snapshots(b, a) for b, a in zip(baseline, after)]
+                restore = {"ok": all(r["ok"] for r in reports), "checked_s": round(time.time() - t_check, 3),
+                           "tensors_checked": sum(r["tensors_checked"] for r in reports)}
+                for r in reports:
+                    raise_if_changed(r, iv.label())
+        samples = results.pop("samples", None) or {}
+        if samples and self.log_samples:
+            self.out.write_samples(cell.iv_id, cell.task, samples)
+        meta = {
+            **iv.cell_metadata(),
+            "requests": wrapper.take_counts(),
+            "caller": caller.take_stats().as_dict(),
+            "timing": {"prepare_s": round(prep_s, 3), "apply_s": round(t_eval - t_apply, 3), "eval_s": round(eval_s, 3)},
+        }
+        if restore:
+            meta["restore_check"] = restore
+        self.out.write_cell(self._cell_dict(cell, "ok", results, meta))
+
+    def _cell_dict(self, cell: Cell, status: str, results: dict | None, meta: dict) -> dict:
+        iv = cell.intervention
+        info = self.catalog.info(cell.task)
+        return {
+            "schema": 1,
+            "status": status,
+            "model": self.handle.name if self.handle else str(self.spec.model_args.get("pretrained")),
+            "model_fingerprint": self.handle.fingerprint if self.handle else None,
+            "intervention": {
+                "name": iv.name, "label": iv.label(), "group_label": iv.group_label(), "id": cell.iv_id,
+                "kind": iv.kind, "params": iv.values, "replicate_params": iv.replicate_params(),
+            },
+            "task": cell.task,
+            "family": info.family,
+            "subtasks": list(info.subtasks),
+            "limit": self.spec.limit,
+            "results": results,
+            "metadata": meta,
+            "written": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+
+    def _write_na(self, cell: Cell) -> None:
+        self.out.write_cell(self._cell_dict(cell, "n/a", None, {"reason": f"{cell.intervention.name} does not apply to {self.catalog.info(cell.task).family}"}))
