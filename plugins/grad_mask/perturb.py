@@ -1,0 +1,135 @@
+"""Write the perturbation in place and put the exact original values back.
+
+Only the selected entries are saved (a few hundred values, not a model copy). The functions here
+run inside ``ModelHandle.apply_to_model``: for ``hf`` on the model object, for vLLM inside the
+engine's worker, so they take and return only plain, picklable data.
+
+Perturbation of a selected entry j of matrix W (N entries, selected set M), as in the paper:
+
+    mu   = sum(W * not M) / N          (selected entries count as 0 but stay in the denominator)
+    W'_j = mu + scale * (W_j - mu)      perturb=mean (paper; scale=0 writes mu)
+    W'_j = scale * W_j                  perturb=zero (mu = 0; scale=0 writes 0)
+
+vLLM fuses q/k/v into ``qkv_proj`` and gate/up into ``gate_up_proj`` (rows stacked in that order).
+A plan made on the HF layout is mapped onto a fused weight by row offsets computed from the HF
+shapes; this needs the whole fused matrix in one worker (tensor parallel size 1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+PERTURBS = ("mean", "zero")
+#: HF leaf -> (fused vLLM leaf, the HF leaves stacked in it, in order)
+FUSED = {
+    "q_proj": ("qkv_proj", ("q_proj", "k_proj", "v_proj")),
+    "k_proj": ("qkv_proj", ("q_proj", "k_proj", "v_proj")),
+    "v_proj": ("qkv_proj", ("q_proj", "k_proj", "v_proj")),
+    "gate_proj": ("gate_up_proj", ("gate_proj", "up_proj")),
+    "up_proj": ("gate_up_proj", ("gate_proj", "up_proj")),
+}
+
+
+@dataclass
+class PlanEntry:
+    """The selected flat indices of one HF-layout weight matrix."""
+
+    param: str
+    layer: int
+    role: str
+    shape: tuple[int, ...]
+    index: torch.Tensor
+
+    @property
+    def numel(self) -> int:
+        return int(torch.tensor(self.shape).prod())
+
+
+def locate(params: dict[str, torch.Tensor], entry: PlanEntry, shapes: dict[str, tuple[int, ...]]) -> tuple[str, int]:
+    """Name of the tensor holding ``entry`` in this model and the flat offset of its block."""
+    if entry.param in params:
+        return entry.param, 0
+    module, _, leaf_w = entry.param.rpartition(".")
+    prefix, _, leaf = module.rpartition(".")
+    if leaf not in FUSED or leaf_w != "weight":
+        raise KeyError(f"weight {entry.param} not found in the model")
+    fused_leaf, parts = FUSED[leaf]
+    fused = f"{prefix}.{fused_leaf}.weight"
+    if fused not in params:
+        raise KeyError(f"weight {entry.param} not found (nor a fused {fused})")
+    part_shapes = [shapes.get(f"{prefix}.{p}.weight") for p in parts]
+    if any(s is None for s in part_shapes):
+        raise KeyError(f"fused {fused}: the plan lacks the shapes of {parts}")
+    rows = sum(s[0] for s in part_shapes)
+    if tuple(params[fused].shape) != (rows, part_shapes[0][1]):
+        raise ValueError(
+            f"fused {fused} has shape {tuple(params[fused].shape)}, expected ({rows}, {part_shapes[0][1]}): "
+            "tensor-parallel sharded weights are not supported by grad_mask"
+        )
+    row_offset = sum(s[0] for s in part_shapes[: parts.index(leaf)])
+    return fused, row_offset * part_shapes[0][1]
+
+
+def _block(flat: torch.Tensor, offset: int, numel: int) -> torch.Tensor:
+    return flat[offset : offset + numel]
+
+
+@torch.no_grad()
+def new_values(block: torch.Tensor, index: torch.Tensor, perturb: str, scale: float) -> torch.Tensor:
+    """The values written at ``index`` of one matrix (flattened ``block``)."""
+    old = block[index].float()
+    if perturb == "zero":
+        mu = torch.zeros((), dtype=torch.float32, device=block.device)
+    elif perturb == "mean":
+        mu = (block.sum(dtype=torch.float32) - old.sum()) / block.numel()
+    else:
+        raise ValueError(f"perturb must be one of {PERTURBS}, got {perturb!r}")
+    return (mu + scale * (old - mu)).to(block.dtype)
+
+
+@torch.no_grad()
+def apply_plan(model: nn.Module, plan: list[PlanEntry], perturb: str, scale: float) -> dict[str, Any]:
+    """Perturb every planned entry; return what ``restore`` needs plus magnitude statistics."""
+    params = dict(model.named_parameters())
+    shapes = {e.param: e.shape for e in plan}
+    saved: list[tuple[str, int, torch.Tensor, torch.Tensor]] = []
+    magnitude: dict[str, dict[str, float]] = {}
+    try:
+        for e in plan:
+            if e.index.numel() == 0:
+                continue
+            name, offset = locate(params, e, shapes)
+            w = params[name].data
+            if not w.is_contiguous():
+                raise ValueError(f"{name} is not contiguous; cannot edit it in place")
+            block = _block(w.view(-1), offset, e.numel)
+            idx = e.index.to(w.device)
+            original = block[idx].clone()
+            values = new_values(block, idx, perturb, scale)
+            saved.append((name, offset, e.index.cpu(), original.cpu()))
+            block[idx] = values
+            stat = magnitude.setdefault(e.role, {"selected_abs_sum": 0.0, "selected": 0, "all_abs_sum": 0.0, "all": 0})
+            stat["selected_abs_sum"] += float(original.float().abs().sum())
+            stat["selected"] += int(idx.numel())
+            stat["all_abs_sum"] += float(block.float().abs().sum() - values.float().abs().sum() + original.float().abs().sum())
+            stat["all"] += e.numel
+    except BaseException:
+        restore_saved(model, saved)
+        raise
+    return {"saved": saved, "magnitude": magnitude}
+
+
+@torch.no_grad()
+def restore_saved(model: nn.Module, saved: list[tuple[str, int, torch.Tensor, torch.Tensor]]) -> int:
+    """Write the saved original values back (in reverse order); returns entries restored."""
+    params = dict(model.named_parameters())
+    n = 0
+    for name, offset, index, original in reversed(saved):
+        w = params[name].data
+        flat = w.view(-1)
+        flat[offset + index.to(w.device)] = original.to(w.device)
+        n += int(index.numel())
+    return n
