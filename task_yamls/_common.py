@@ -1,0 +1,188 @@
+"""Code shared by the benchmark folders: data loading, answer extraction, seed-group statistics.
+
+The per-benchmark ``utils.py`` files import from here (``tom_harness.task_yamls._common``), so
+they work under plain ``lm_eval --include_path task_yamls`` as long as tom-harness is installed.
+Data files are found through :mod:`tom_harness.datadir`, never relative to the process CWD.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+from tom_harness.datadir import data_file
+from tom_harness.errors import DataMissingError
+
+SEEDS = (12, 42, 96, 2012, 2024)
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+def read_json(dataset: str, relpath: str) -> Any:
+    """Parse ``<data_dir>/<dataset>/<relpath>``; a missing or unreadable file names the fix."""
+    path = data_file(dataset, relpath)
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataMissingError(
+            f"corrupt data file {path} ({exc.__class__.__name__}: {exc}). Re-download it with "
+            f"`tom-harness data fetch {dataset}` (it checks the pinned sha256)."
+        ) from exc
+
+
+def to_dataset_dict(rows: list[dict]) -> Any:
+    """Rows -> ``DatasetDict({"test": ...})``, the shape lm-eval expects from ``custom_dataset``."""
+    import datasets
+
+    if not rows:
+        raise DataMissingError("the data file holds no questions")
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+
+
+def as_int(value: Any, key: str) -> int:
+    """Task parameters arrive from YAML or ``--metadata`` JSON; accept ints and int strings."""
+    from tom_harness.errors import UsageError
+
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"task parameter {key!r} must be an integer, got {value!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# answers
+
+_OPEN = re.compile(r"<\s*answer\s*>", re.I)
+_CLOSE = re.compile(r"<\s*/\s*answer\s*>", re.I)
+_LEAD_IN = re.compile(r"(?:final answer|the answer is|answer)\s*(?:is)?\s*[:\-]?\s*", re.I)
+
+
+def tagged_answer(text: str) -> str | None:
+    """Content of the last ``<answer>`` block (tags matched case-insensitively); None if no tag.
+
+    An unclosed last block counts (generation often stops at ``</answer>`` itself).
+    """
+    opens = list(_OPEN.finditer(text))
+    if not opens:
+        return None
+    rest = text[opens[-1].end():]
+    close = _CLOSE.search(rest)
+    return (rest[: close.start()] if close else rest).strip()
+
+
+def fallback_answer(text: str) -> str:
+    """The documented fallback for a response with no ``<answer>`` tag.
+
+    Take the text after the last "answer"/"the answer is" lead-in if there is one, else the
+    first non-empty line. Scorers then apply their normal rule to it; the ``untagged`` metric
+    reports how often this path was used, so a fallback success is never silent.
+    """
+    hits = list(_LEAD_IN.finditer(text))
+    if hits:
+        text = text[hits[-1].end():]
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def extract(text: str) -> tuple[str, bool]:
+    """(answer text, whether it came from tags)."""
+    tagged = tagged_answer(text)
+    if tagged is not None:
+        return tagged, True
+    return fallback_answer(text), False
+
+
+def norm_words(text: str) -> str:
+    """Lowercase, ``_`` -> space, punctuation to spaces, single spaces (for phrase matching)."""
+    text = text.lower().replace("_", " ")
+    text = re.sub(r"[^\w\s]", " ", text)
+    return " ".join(text.split())
+
+
+def mentions(text: str, phrase: str) -> bool:
+    """Whole-word, normalised occurrence of ``phrase`` in ``text``."""
+    t, p = f" {norm_words(text)} ", f" {norm_words(phrase)} "
+    return p.strip() != "" and p in t
+
+
+def letter_of(answer: str, options: list[str]) -> str | None:
+    """The option letter a (fair-mode) answer names: ``B``, ``(b)``, ``B.``, ``**B**``,
+    ``Option B``, ``B. option text`` or the option text itself. None if it names none or several."""
+    core = answer.strip().strip("*").strip()
+    core = re.sub(r"^(?:option|choice|letter)\s+", "", core, flags=re.I)
+    m = re.match(r"^[\(\[]?([A-Za-z])[\)\]]?(?:[.:)\s]|$)", core)
+    n = len(options)
+    if m and m.group(1).upper() in LETTERS[:n]:
+        return m.group(1).upper()
+    named = [LETTERS[i] for i, opt in enumerate(options) if norm_words(core) == norm_words(opt)]
+    return named[0] if len(named) == 1 else None
+
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def lettered(options: list[str]) -> str:
+    """``A. x\\nB. y`` (one option per line)."""
+    return "\n".join(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options))
+
+
+# ---------------------------------------------------------------------------------------------
+# aggregation
+
+
+def mean_or_nan(items: Iterable[float]) -> float:
+    items = list(items)
+    return sum(items) / len(items) if items else float("nan")
+
+
+def seed_summary(results: dict, groups: Iterable[str] | None = None) -> dict[str, dict[str, float]]:
+    """Mean and population std (ddof=0) across the seed subtasks of each seed group.
+
+    ``results`` is the dict ``lm_eval.simple_evaluate`` returns. A seed group is a group whose
+    subtasks are all named ``<group>_seed<N>``. For every metric key ``m,filter`` present in all
+    its subtasks, returns ``{group: {"m,filter": mean, "m_seed_std,filter": std, ...}}``; the
+    mean equals lm-eval's own group value for ``acc`` (the YAML aggregates with
+    ``weight_by_size: false``). This is the paper's "mean ± std over five seed files".
+    """
+    out: dict[str, dict[str, float]] = {}
+    per_task = results.get("results", {})
+    for group, subtasks in results.get("group_subtasks", {}).items():
+        if groups is not None and group not in groups:
+            continue
+        if not subtasks or not all(re.fullmatch(rf"{re.escape(group)}_seed\d+", s) for s in subtasks):
+            continue
+        entries = [per_task.get(s, {}) for s in subtasks]
+        keys = set.intersection(*(set(e) for e in entries)) if entries else set()
+        stats: dict[str, float] = {"n_seeds": len(subtasks)}
+        for key in sorted(keys):
+            if "," not in key or "_stderr," in key:
+                continue
+            vals = [e[key] for e in entries]
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+                continue
+            mu = sum(vals) / len(vals)
+            metric, filt = key.split(",", 1)
+            stats[key] = mu
+            stats[f"{metric}_seed_std,{filt}"] = math.sqrt(sum((v - mu) ** 2 for v in vals) / len(vals))
+        out[group] = stats
+    return out
+
+
+def mc_scores(doc: dict, results: list) -> tuple[int, dict[str, float]]:
+    """Predicted index and ``acc`` / ``acc_norm`` for a log-likelihood multiple-choice doc.
+
+    ``results`` holds one ``(loglikelihood, is_greedy)`` per choice in ``doc["mc_choices"]``;
+    ``acc_norm`` divides by the choice's length in characters, as lm-eval does.
+    """
+    lls = [float(r[0]) for r in results]
+    choices = doc["mc_choices"]
+    pred = max(range(len(lls)), key=lambda i: lls[i])
+    normed = [ll / max(1, len(" " + c)) for ll, c in zip(lls, choices)]
+    pred_norm = max(range(len(normed)), key=lambda i: normed[i])
+    gold = int(doc["mc_gold"])
+    return pred, {"acc": float(pred == gold), "acc_norm": float(pred_norm == gold)}
