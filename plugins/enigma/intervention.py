@@ -1,0 +1,110 @@
+"""The ``enigma`` prompt intervention: EnigmaToM knowledge injection and iterative masking."""
+from __future__ import annotations
+
+from typing import Any
+
+from tom_harness.interventions import Intervention, PromptEdit, TaskInfo
+from tom_harness.params import Param
+
+from .injection import inject
+from .kb import NKB_CHOICES, CacheKB, KnowledgeBase, make_kb
+from .masking import belief_chain, group_events, kept_events, mask
+from .pipeline import Pipeline
+from .render import header, perspective, render
+from .story import Story, stories_from_docs
+
+TEMPLATED = ("tomi", "hitom", "tomi_gen", "hitom_gen")
+
+
+class Enigma(Intervention):
+    name = "enigma"
+    kind = "prompts"
+    description = ("EnigmaToM (Xu et al., 2025): entity-state knowledge injection and iterative "
+                   "masking along the question's belief chain, then the reduced question.")
+    families = ("tomi", "hitom", "fantom", "tomi_gen", "hitom_gen")
+    version = "1"
+    params = (
+        Param("mode", "str", "ki+im", "ki = knowledge injection, im = iterative masking, or both",
+              choices=("ki+im", "ki", "im")),
+        Param("nkb", "str", "prompted", "knowledge base: prompted (Enigma-P), trained (Enigma-T), "
+              "cache (the paper's Llama-3.1-8B outputs), rules (exact tracker, templated stories)",
+              choices=NKB_CHOICES),
+        Param("render", "str", "text", "how events and states are laid out", choices=("text", "markdown")),
+        Param("attributes", "bool", True, "entity-attribute queries ('location of X') instead of plain entities"),
+        Param("faithful", "bool", False, "reproduce the original code's quirks (see docs/enigma.md)"),
+        Param("reduce", "str", "auto", "reduced question source: data field, rules, model, none, or auto",
+              choices=("auto", "data", "rules", "model", "none")),
+        Param("ner_model", "str", "dslim/bert-large-NER", "token-classification model for characters "
+              "(used when in the local HF cache; else the rule-based recogniser)"),
+        Param("kb_model", "str", "", "nkb=trained: causal LM (HF id or local path)"),
+        Param("kb_adapter", "str", "", "nkb=trained: optional LoRA adapter (HF id or local path)"),
+        Param("kb_max_tokens", "int", 64, "tokens per knowledge-base answer", minimum=4),
+        Param("max_entities", "int", 5, "entities of interest per story", minimum=1),
+    )
+
+    def applies_to(self, task: TaskInfo) -> bool:
+        if not super().applies_to(task):
+            return False
+        if self.values.get("nkb") == "rules":
+            return task.family in TEMPLATED
+        if self.values.get("nkb") == "cache":
+            return task.family in ("tomi", "hitom", "fantom")
+        return True
+
+    def _kb(self, ctx) -> KnowledgeBase:
+        return make_kb(self.values.get("nkb", "prompted"), ctx, self.values)
+
+    def edit_prompts(self, docs: list[dict], task: TaskInfo, ctx) -> list[PromptEdit | None]:
+        v = {p.name: self.values.get(p.name, p.default) for p in self.params}
+        kb = self._kb(ctx)
+        before = ctx.caller.stats.calls
+        stories, owner = stories_from_docs(docs)
+        covered = [i for i, s in enumerate(stories) if not isinstance(kb, CacheKB) or kb.covers(s)]
+        use_ki, use_im = "ki" in v["mode"], "im" in v["mode"]
+        pipe = Pipeline(kb, ctx, attributes=v["attributes"], need_states=use_ki, need_locations=use_im)
+        analyses = dict(zip(covered, pipe.run([stories[i] for i in covered])))
+
+        chains: list[list[str]] = []
+        for doc, si in zip(docs, owner):
+            chars = analyses[si]["characters"] if si in analyses else []
+            chains.append(belief_chain(str(doc.get("question", "")), chars, v["faithful"]) if use_im else [])
+        questions = [str(d.get("question", "")) for d in docs]
+        todo = [n for n, si in enumerate(owner) if si in analyses]
+        reduced = dict(zip(todo, pipe.reduce([questions[n] for n in todo], [chains[n] for n in todo],
+                                             [docs[n].get("reduced_question") for n in todo], v["reduce"])))
+
+        edits: list[PromptEdit | None] = []
+        kept_total = events_total = 0
+        for n, (doc, si) in enumerate(zip(docs, owner)):
+            if si not in analyses:
+                edits.append(None)
+                continue
+            edit = self._edit(stories[si], analyses[si], chains[n], reduced[n] if use_im else questions[n], v)
+            kept_total += len(edit.info["kept_events"])
+            events_total += len(stories[si].events)
+            edits.append(edit)
+
+        n_stories = max(len(covered), 1)
+        self.metadata.update({
+            "nkb": v["nkb"], "stories": len(stories), "questions": len(docs),
+            "uncovered_questions": sum(1 for si in owner if si not in analyses),
+            "kb_calls": kb.logical_calls, "kb_calls_per_story": kb.logical_calls / n_stories,
+            "new_model_calls": ctx.caller.stats.calls - before, "stage_cache_hits": pipe.cache_hits,
+            "task_calls_per_question": 1, "kept_event_fraction": kept_total / max(events_total, 1),
+        })
+        return edits
+
+    def _edit(self, story: Story, a: dict, chain: list[str], question: str, v: dict[str, Any]) -> PromptEdit:
+        faithful = v["faithful"]
+        use_im = "im" in v["mode"]
+        occupied = {str(x).lower() for vec in a.get("locations", {}).values() for x in vec} if use_im else None
+        groups = group_events(story.events, a["event_rooms"], a["rooms"], story.dialogue, faithful, occupied)
+        view = mask(groups, chain, a.get("locations", {}), story.dialogue, faithful) if use_im else groups
+        kept = kept_events(view)
+        injected = inject(a["states"], v["attributes"], faithful) if "ki" in v["mode"] else None
+        body = render(kept, story.events, injected, v["render"], story.dialogue, faithful)
+        if use_im:
+            body = (header(chain, faithful) + body
+                    + f"\n\nThe narrative provided above depicts {perspective(chain, faithful)}.")
+        return PromptEdit(narrative=body, question=question,
+                          info={"chain": chain, "kept_events": kept, "n_events": len(story.events)})

@@ -1,0 +1,105 @@
+"""Iterative masking: keep, for each character of the belief chain, only the events it witnessed.
+
+An event counts as witnessed by character c when c is in the room where the event happens right
+after it (so c sees its own entering but not its own leaving); in dialogues, when c takes part in
+the conversation right after the line. The characters of the question's belief chain (outer to
+inner) filter the events one after another, so the result is what they all witnessed.
+
+Quirks of the original, reproduced with ``faithful=True`` and fixed otherwise:
+
+* events whose room is unknown ("none") were dropped from every view, even the omniscient one;
+  fixed: such an event is kept in the group of the previous event's room;
+* events in a room a character never occupies were not masked for it; fixed: masked (and, so
+  that a container mistaken for a room does not hide its events from everyone, a room no
+  character ever occupies is not treated as a room: its events join the previous event's room);
+* in dialogues a presence vector that is all True or all False masked nothing; fixed: all False
+  masks everything (all True keeps everything anyway);
+* a room name occurring inside another word moved an event to that room ("hall" in "hallway");
+  fixed: whole-word match;
+* the chain was read from the whole question, so FANToM's "Information: <fact>" line made the
+  people named in the fact believers; fixed: only the question's last line is read.
+"""
+from __future__ import annotations
+
+import re
+
+IMPLICIT_ROOM = "location"
+
+
+def group_events(texts: list[str], event_rooms: list[str | None], rooms: list[str],
+                 dialogue: bool, faithful: bool, occupied: set[str] | None = None) -> dict[str, list[int]]:
+    """Event indices (0-based) by room.
+
+    ``occupied``: rooms some character is ever in. When given (fixed mode), an event placed in a
+    room nobody ever occupies (a container mistaken for a room) counts as happening in the
+    previous event's room; otherwise masking it for everyone would hide it from every believer.
+    """
+    if dialogue:
+        return {IMPLICIT_ROOM: list(range(len(texts)))}
+    room_of: list[str | None] = []
+    prev: str | None = None
+    for r in event_rooms:
+        r = r.lower() if r and r.lower() != "none" else None
+        if not faithful and occupied is not None and r not in occupied:
+            r = None
+        if r is None and not faithful:
+            r = prev
+        room_of.append(r)
+        prev = r or prev
+    names = sorted({r for r in room_of if r} | {r.lower() for r in rooms}, key=len, reverse=True)
+    if not faithful and occupied is not None:
+        names = [r for r in names if r in occupied]
+    for i, text in enumerate(texts):  # an event naming another room happens there
+        low = text.lower()
+        for other in names:
+            if other == room_of[i]:
+                continue
+            hit = other in low if faithful else re.search(rf"\b{re.escape(other)}\b", low)
+            if hit and (room_of[i] is not None or not faithful):
+                room_of[i] = other
+                break
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(room_of):
+        if r is not None:
+            groups.setdefault(r, []).append(i)
+    return groups
+
+
+def belief_chain(question: str, characters: list[str], faithful: bool) -> list[str]:
+    """Characters named in the question, in order of first mention (outer believer first)."""
+    text = question if faithful else question.strip().splitlines()[-1]
+    toks = []
+    for tok in text.lower().split():
+        tok = tok.strip(",.") if faithful else tok.strip(",.?!;:\"'()")
+        tok = tok[:-2] if tok.endswith("'s") else tok
+        toks.append(tok)
+    found = [(toks.index(c.lower()), c) for c in characters if c.lower() in toks]
+    return [c for _, c in sorted(found)]
+
+
+def witnessed(vec: list[str], room: str, implicit: bool) -> set[int]:
+    want = "true" if implicit else room
+    return {i for i, v in enumerate(vec) if str(v).lower() == want}
+
+
+def mask(groups: dict[str, list[int]], chain: list[str], locations: dict[str, list[str]],
+         dialogue: bool, faithful: bool) -> dict[str, list[int]]:
+    """The events each room group keeps after filtering by every chain member in turn."""
+    view = {room: list(ev) for room, ev in groups.items()}
+    lower = {c.lower(): v for c, v in locations.items()}
+    for c in chain:
+        vec = [str(v).lower() for v in lower.get(c.lower(), [])]
+        if not vec:
+            continue  # no location knowledge for this character (e.g. NER missed it)
+        for room in groups:
+            if faithful and not (room in vec or ("true" in vec and "false" in vec)):
+                continue
+            seen = witnessed(vec, room, dialogue)
+            if faithful and not seen:
+                continue
+            view[room] = [i for i in view[room] if i in seen]
+    return view
+
+
+def kept_events(view: dict[str, list[int]]) -> list[int]:
+    return sorted({i for ev in view.values() for i in ev})
