@@ -12,6 +12,7 @@ Reads only the leaderboard table and the cell files, so ``tom-harness table OUT`
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,12 @@ def _aggregate(rows: pd.DataFrame, task: str) -> pd.DataFrame:
 
 
 def _params(value: Any) -> dict:
+    """The table stores params as a JSON string; cells as a dict."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
     return value if isinstance(value, dict) else {}
 
 
