@@ -77,8 +77,7 @@ def _plot_selection(by_layer: dict[str, list[float]], path: Path) -> None:
     ax.set_xlabel("layer")
     ax.set_title("localizer: % of each layer's units lesioned")
     fig.colorbar(im, ax=ax, label="% units")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -99,9 +98,8 @@ def plot_tmap(tensor_path: Path) -> Path:
     ax.set_ylabel("layer")
     ax.set_title(tensor_path.stem)
     fig.colorbar(im, ax=ax, label="Welch t (positive - negative)")
-    fig.tight_layout()
     out = tensor_path.with_suffix(".png")
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return out
 
