@@ -47,8 +47,8 @@ class Enigma(Intervention):
             return False
         if self.values.get("nkb") == "rules":
             return task.family in TEMPLATED
-        if self.values.get("nkb") == "cache":
-            return task.family in ("tomi", "hitom", "fantom")
+        if self.values.get("nkb") == "cache":  # the paper's files hold no generated stories
+            return task.family in ("tomi", "hitom", "fantom") and "_gen" not in task.name
         return True
 
     def _kb(self, ctx) -> KnowledgeBase:

@@ -78,3 +78,20 @@ def stories_from_docs(docs: list[dict]) -> tuple[list[Story], list[int]]:
             story.questions.append(question)
         owner.append(index[key])
     return stories, owner
+
+
+def docs_from_file(path: str, dataset: str, seed: int = -1, story_ids: list[str] | None = None) -> list[dict]:
+    """Per-question documents (the harness's doc shape) from a grouped data file, for scripts and
+    tests: story fields, question fields, ``story_id``, ``dataset`` and ``seed``."""
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    out: list[dict] = []
+    for sid, story in data.items():
+        if story_ids is not None and sid not in story_ids:
+            continue
+        fields = {k: v for k, v in story.items() if k != "questions"}
+        for q in story["questions"]:
+            out.append({**fields, **q, "story_id": str(sid), "dataset": dataset, "seed": seed})
+    return out

@@ -1,0 +1,174 @@
+"""EnigmaToM masking and injection on hand-checked seed-12 stories (nkb=cache, nkb=rules).
+
+Expected event lists were worked out by reading the stories and the cached Enigma location
+vectors by hand (see the comments), not by running the code.
+"""
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from tom_harness.cache import ArtifactCache
+from tom_harness.generation import CallStats
+from tom_harness.interventions import TaskInfo
+from tom_harness.plugins.enigma import Enigma
+from tom_harness.plugins.enigma.injection import inject, state_sentence
+from tom_harness.plugins.enigma.masking import belief_chain, group_events, mask
+from tom_harness.plugins.enigma.story import docs_from_file, split_events
+
+
+@pytest.fixture()
+def fake_ctx(shared_data, tmp_path):
+    """Enough context for the cache and rules knowledge bases (they never call a model)."""
+    return types.SimpleNamespace(data_root=shared_data, caller=types.SimpleNamespace(stats=CallStats()),
+                                 cache=ArtifactCache(tmp_path / "art"))
+
+
+def edits_for(shared_data, ctx, dataset, story_id, **params):
+    docs = docs_from_file(str(shared_data / dataset / f"{dataset}_seed12.json"), dataset, 12, [story_id])
+    iv = Enigma(**params)
+    edits = iv.edit_prompts(docs, TaskInfo(dataset, dataset), ctx)
+    return {d["question"]: e for d, e in zip(docs, edits)}, iv
+
+
+def events_of(edit):
+    """The event sentences of a rendered text narrative (header and footer removed)."""
+    body = edit.narrative.split("\n\n")
+    return [b for b in body if not b.startswith(("The following events", "The narrative provided"))]
+
+
+# ToMi 4391668758: Isabella enters the cellar (event 5), sees the turnip put in the crate (6, 7),
+# leaves (8) before Mason moves it to the bottle (9). Enigma's cached vector for Isabella:
+# cellar after events 5-7 only. Her view is events 5-7; the right answer (crate) follows.
+ISABELLA = ["Isabella entered the cellar.", "The turnip is in the crate.", "The crate is in the cellar."]
+
+
+@pytest.mark.parametrize("faithful", [True, False])
+def test_tomi_character_leaves_before_move(shared_data, fake_ctx, faithful):
+    edits, iv = edits_for(shared_data, fake_ctx, "tomi", "4391668758", nkb="cache", mode="im", faithful=faithful)
+    edit = edits["Where will Isabella look for the turnip?"]
+    assert events_of(edit) == ISABELLA
+    assert edit.info["chain"] == ["Isabella"]
+    assert edit.question == "Where will Isabella look for the turnip at the end of the story?"  # data field
+    assert edit.narrative.startswith("The following events are known to Isabella\n\n")
+    assert edit.narrative.endswith("The narrative provided above depicts Isabella's perspective.")
+    # a question naming nobody sees the whole story
+    assert len(events_of(edits["Where was the turnip at the beginning?"])) == 10
+    assert iv.metadata["kb_calls"] == 0 and iv.metadata["questions"] == 2
+
+
+def test_tomi_injection_matches_paper_example(shared_data, fake_ctx):
+    """ToMi 5277587161 is the spec's printed example (NER missed Abigail, so the chain is Emily)."""
+    edits, _ = edits_for(shared_data, fake_ctx, "tomi", "5277587161", nkb="cache", faithful=True)
+    edit = edits["Where does Emily think that Abigail searches for the t-shirt?"]
+    lines = events_of(edit)
+    assert lines[0] == "Emily entered the crawlspace."
+    assert lines[1] == ("The t-shirt is in the cupboard. Location of cupboard becomes in crawlspace. "
+                        "Location of tshirt becomes in cupboard.")
+    assert ("Emily moved the t-shirt to the basket. Location of basket becomes in cupboard. "
+            "Location of tshirt becomes in basket.") in lines
+    # event 5 repeats "tshirt in cupboard": dropped, so it carries no state
+    assert "The cupboard is in the crawlspace." in lines
+    assert edit.info["chain"] == ["Emily"]
+
+
+# HiToM 1080100697, "Where does Chloe think Sophia thinks the corn is?" (gold: green crate).
+# Chain Chloe -> Sophia. Cached Enigma vectors: Chloe in the crawlspace after events 1-8, Sophia
+# after events 1-10. The cached event rooms label the exits "waiting room"; those exits name the
+# crawlspace, so they move back to it. Jointly witnessed: events 1-8. Sophia's move (10) is
+# masked. The final "entered the waiting room" (14) is in a room neither vector ever names:
+# the original keeps it (quirk), the fixed rule masks it.
+CHLOE_SOPHIA = [
+    "Owen, Ella, Chloe, Sophia and Noah entered the crawlspace.",
+    "The corn is in the green crate.",
+    "Owen made no movements and stayed in the crawlspace for 1 minute.",
+    "Owen exited the crawlspace.",
+    "Ella made no movements and stayed in the crawlspace for 1 minute.",
+    "Ella exited the crawlspace.",
+    "Chloe made no movements and stayed in the crawlspace for 1 minute.",
+    "Ella dislikes the corn.",
+]
+FINAL = "Owen, Ella, Chloe, Sophia and Noah entered the waiting room."
+
+
+@pytest.mark.parametrize("faithful,expected", [(True, CHLOE_SOPHIA + [FINAL]), (False, CHLOE_SOPHIA)])
+def test_hitom_second_order_chain(shared_data, fake_ctx, faithful, expected):
+    edits, _ = edits_for(shared_data, fake_ctx, "hitom", "1080100697", nkb="cache", mode="im", faithful=faithful)
+    edit = edits["Where does Chloe think Sophia thinks the corn is?"]
+    assert edit.info["chain"] == ["Chloe", "Sophia"]
+    assert events_of(edit) == expected
+    assert edit.question == "Where is the corn at the end of the story?"
+    assert edit.narrative.endswith("depicts Sophia's perspective.")
+
+
+# FANToM 3019024262: Gianna leaves after line 1 and is back at line 7; she misses lines 2-6.
+# Enigma's cached vector marks her in the conversation from line 7 on.
+GIANNA_FROM = 6
+
+
+@pytest.mark.parametrize("faithful", [True, False])
+def test_fantom_missed_conversation(shared_data, fake_ctx, faithful):
+    edits, _ = edits_for(shared_data, fake_ctx, "fantom", "3019024262", nkb="cache", mode="im", faithful=faithful)
+    doc = docs_from_file(str(shared_data / "fantom" / "fantom_seed12.json"), "fantom", 12, ["3019024262"])[0]
+    lines = split_events(doc["narrative"], True)
+    assert lines[GIANNA_FROM].startswith("Gianna: Hey guys, I'm back")
+    q = "What does Gianna believe about who discussed their experiences training their pets, Bruno and Snowflake?"
+    kept = events_of(edits[q])
+    expected = lines[GIANNA_FROM:]
+    if faithful:  # the original appended '.' to every line ("Take care!.")
+        expected = [ln + "." for ln in expected]
+    assert kept == expected
+    assert not any(ln.startswith("Sara: So Javier") for ln in kept)
+    info_q = ("Information: Javier's pet Bruno and Sara's pet Snowflake were being discussed.\n"
+              "Does Gianna know the aforementioned information?")
+    # faithful reads believers from the whole question, including the fact line
+    assert edits[info_q].info["chain"] == (["Javier", "Sara", "Gianna"] if faithful else ["Gianna"])
+
+
+def test_rules_kb_second_order_tomi(shared_data, fake_ctx):
+    """Rules find Abigail (NER in the cache missed her): Emily and Abigail both saw events 3-5."""
+    edits, iv = edits_for(shared_data, fake_ctx, "tomi", "5277587161", nkb="rules")
+    edit = edits["Where does Emily think that Abigail searches for the t-shirt?"]
+    assert edit.info["chain"] == ["Emily", "Abigail"]
+    assert events_of(edit) == [
+        "Emily entered the crawlspace.",
+        "The t-shirt is in the cupboard. Location of t-shirt becomes in cupboard.",
+        "The cupboard is in the crawlspace.",
+    ]
+    assert iv.metadata["kb_calls"] == 0
+
+
+def test_rules_kb_hitom_full_chain(shared_data, fake_ctx):
+    """HiToM 7992678198: Hannah leaves at event 11, Jacob at 13, and both enter the waiting room
+    at 14: together they saw events 1-10 and 14."""
+    edits, _ = edits_for(shared_data, fake_ctx, "hitom", "7992678198", nkb="rules", mode="im")
+    edit = edits["Where does Hannah think Jacob thinks the tomato is?"]
+    assert edit.info["kept_events"] == list(range(10)) + [13]
+    assert edit.info["chain"] == ["Hannah", "Jacob"]
+
+
+def test_injection_repeats_and_the_quirk():
+    states = [
+        {"location of underclothes": [["underclothes", "Location", "in box"]]},
+        {"location of underclothes": [["underclothes", "Location", "in box"]], "coat": [["", "Coat", "dirty"]]},
+        {"location of underclothes": []},
+        {"location of underclothes": [["underclothes", "Location", "in box"]]},
+    ]
+    fixed = inject(states, attributes=True, faithful=False)
+    assert fixed == [[["underclothes", "Location", "in box"]], [["", "Coat", "dirty"]], [], []]
+    faithful = inject(states, attributes=True, faithful=True)
+    # plain 'coat' dropped in attribute mode; event 4 compared with the previous non-empty stamp
+    # (event 2, where the entity was also reported), so it is still a repeat
+    assert faithful == [[["underclothes", "Location", "in box"]], [], [], []]
+    assert state_sentence(["tshirt", "Location", "In Cupboard"]) == "Location of tshirt becomes in cupboard"
+
+
+def test_masking_quirks_never_occupied_room():
+    texts = ["A entered the hall.", "B entered the den.", "B moved the ball to the box."]
+    groups = group_events(texts, ["hall", "den", "den"], ["hall", "den"], False, True)
+    locs = {"A": ["hall", "hall", "hall"]}
+    assert sorted(i for v in mask(groups, ["A"], locs, False, True).values() for i in v) == [0, 1, 2]
+    fixed_groups = group_events(texts, ["hall", "den", "den"], ["hall", "den"], False, False, {"hall", "den"})
+    assert sorted(i for v in mask(fixed_groups, ["A"], locs, False, False).values() for i in v) == [0]
+    assert belief_chain("Where does Ann think that Bo searches for the cup?", ["Bo", "Ann"], True) == ["Ann", "Bo"]
