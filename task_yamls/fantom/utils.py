@@ -1,0 +1,132 @@
+"""FANToM (short conversations): belief as a two-way choice, answerability and info-accessibility
+as name lists and yes/no. One task per seed file pools all six question types, as EnigmaToM
+reports; each type also gets its own metric (``acc_<type>``).
+"""
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from tom_harness.task_yamls._common import (
+    LETTERS, as_int, extract, letter_of, lettered, read_json, to_dataset_dict,
+)
+
+TYPES = ("belief_accessible", "belief_inaccessible", "answerability_list", "answerability_binary",
+         "info_accessibility_list", "info_accessibility_binary")
+
+
+def short_type(question_type: str) -> str:
+    """``tom:belief:accessible`` -> ``belief_accessible``."""
+    return "_".join(question_type.split(":")[1:])
+
+
+def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
+    """One doc per question; one ``shuffle`` per question in file order (EnigmaToM style)."""
+    rng = random.Random(seed if seed >= 0 else 0)
+    rows = []
+    for conv_id, conv in data.items():
+        for qi, q in enumerate(conv["questions"]):
+            kind = short_type(q["question_type"])
+            correct, wrong = q["correct_answer"], q.get("wrong_answer")
+            choices: list[str] = []
+            gold, gold_list = "", []
+            if kind.startswith("belief"):
+                choices = [str(wrong), str(correct)]
+                rng.shuffle(choices)
+                gold = LETTERS[choices.index(str(correct))]
+            elif kind.endswith("_list"):
+                choices = sorted({str(n) for n in list(correct) + list(wrong or [])})
+                rng.shuffle(choices)
+                gold_list = [str(n) for n in correct]
+            else:
+                rng.shuffle(["yes", "no"])  # keeps the per-question draw sequence
+                gold = str(correct).strip().lower()
+            rows.append({
+                "story_id": str(conv_id), "q_index": qi, "dataset": dataset, "seed": seed,
+                "narrative": conv["narrative"], "question": q["question"],
+                "reduced_question": q.get("reduced_question"),
+                "question_type": q["question_type"], "type": kind, "tom_type": q.get("tom_type"),
+                "choices": choices, "gold": gold, "gold_list": gold_list,
+                "correct_answer": correct if isinstance(correct, str) else ", ".join(correct),
+            })
+    return rows
+
+
+def load_fantom(tomh_file: str = "fantom_seed12.json", tomh_seed: Any = -1, **_: Any):
+    seed = as_int(tomh_seed, "tomh_seed")
+    return to_dataset_dict(rows_from(read_json("fantom", tomh_file), "fantom", seed))
+
+
+# -- prompts ------------------------------------------------------------------------------------
+
+def doc_to_text(doc: dict) -> str:
+    kind = doc["type"]
+    if kind.startswith("belief"):
+        how = "pick the right choice for the question below. Write only its letter"
+        tail = f"\nChoices:\n{lettered(doc['choices'])}"
+    elif kind.endswith("_list"):
+        how = ("list every character the question below asks for, separated by commas. "
+               "Write the list")
+        tail = f"\nCharacters: {', '.join(doc['choices'])}"
+    else:
+        how = "answer the question below with yes or no. Write it"
+        tail = ""
+    return (f"Events:\n{doc['narrative']}\n\nUsing the conversation above, {how} between "
+            f"<answer> and </answer>, without any explanation.\n\n"
+            f"Question:\n{doc['question']}{tail}\nAnswer:")
+
+
+def doc_to_target(doc: dict) -> str:
+    return ", ".join(doc["gold_list"]) if doc["type"].endswith("_list") else doc["gold"]
+
+
+# -- scoring ------------------------------------------------------------------------------------
+
+def _names(answer: str) -> set[str]:
+    """Fair list parsing: brackets, quotes, "and", newlines and duplicates are all tolerated."""
+    text = re.sub(r"[\[\]\(\)]", " ", answer)
+    parts = re.split(r",|;|\n|\band\b|&", text)
+    return {p.strip().strip("'\"`*.").strip().lower() for p in parts if p.strip().strip("'\"`*.").strip()}
+
+
+def fair_correct(answer: str, doc: dict) -> bool:
+    kind = doc["type"]
+    if kind.startswith("belief"):
+        return letter_of(answer, doc["choices"]) == doc["gold"]
+    if kind.endswith("_list"):
+        return _names(answer) == {n.lower() for n in doc["gold_list"]}
+    words = re.findall(r"[a-z]+", answer.lower())
+    return bool(words) and words[0] in ("yes", "no") and words[0] == doc["gold"]
+
+
+def paper_prediction(response: str) -> str | list[str]:
+    """EnigmaToM's FANToM parsing (several tag blocks become a list; untagged: after the last
+    ":" then after the first ".")."""
+    if "<answer>" in response:
+        segments = [s for s in response.split("</answer>") if s.strip()]
+        if len(segments) > 1:
+            inner = (s.split("<answer>")[-1].strip().lower() for s in segments)
+            return [s for s in inner if s.strip()]
+        return segments[0].split("<answer>")[-1].strip().lower().split(".", 1)[0].lower()
+    return response.rsplit(":")[-1].strip().split(".", 1)[-1].lower()
+
+
+def paper_correct(response: str, doc: dict) -> bool:
+    pred = paper_prediction(response)
+    if doc["type"].endswith("_list"):
+        items = pred.split(",") if isinstance(pred, str) else pred
+        items = [i.strip().replace('"', "").replace("'", "") for i in items]
+        return sorted(i.lower() for i in items if i.strip()) == sorted(n.lower() for n in doc["gold_list"])
+    return pred == doc["gold"].lower()
+
+
+def process_results(doc: dict, results: list[str]) -> dict[str, float]:
+    response = results[0]
+    answer, tagged = extract(response)
+    correct = float(fair_correct(answer, doc))
+    out = {"acc": correct, "acc_paper": float(paper_correct(response, doc)),
+           "untagged": float(not tagged), f"acc_{doc['type']}": correct}
+    if doc["type"].startswith("belief"):
+        out["acc_belief"] = correct
+    return out
