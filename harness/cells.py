@@ -22,7 +22,7 @@ from lm_eval.utils import handle_non_serializable
 from .errors import UsageError
 
 SCHEMA = 1
-DONE_STATUSES = ("ok", "n/a")
+DONE_STATUSES = ("ok", "not_applicable")
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -220,6 +220,14 @@ def _quiet_logs(level: str) -> None:
     for name in ("lm_eval", "lm-eval", "transformers", "datasets", "accelerate", "tom_harness"):
         logging.getLogger(name).setLevel(lvl if name == "tom_harness" else max(lvl, logging.WARNING))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    logging.getLogger("lm_eval.api.task").addFilter(_DropKnownNoise())
+
+
+class _DropKnownNoise(logging.Filter):
+    """lm-eval warns on every custom_dataset task that kwargs can come from --metadata."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Custom kwargs can be passed" not in record.getMessage()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

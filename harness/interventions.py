@@ -81,10 +81,12 @@ class Intervention:
 
     # -- identity -------------------------------------------------------------------------
     def label(self) -> str:
-        """Row label: the name plus the parameters that differ from their defaults."""
+        """Row label: the name plus the parameters that differ from their defaults (replicate
+        parameters always shown, so each draw has its own row)."""
         defaults = {p.name: p.default for p in self.params}
+        rep = set(self.replicate_params())
         shown = [
-            f"{k}={format_value(v)}" for k, v in self.values.items() if defaults.get(k) != v
+            f"{k}={format_value(v)}" for k, v in self.values.items() if defaults.get(k) != v or k in rep
         ]
         return self.name + (":" + ",".join(shown) if shown else "")
 

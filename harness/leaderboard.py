@@ -125,39 +125,44 @@ def build_table(cells: Iterable[dict]) -> pd.DataFrame:
     return table
 
 
+def headline_metric(rows: pd.DataFrame) -> str | None:
+    """The metric a task is summarised by: first of HEADLINE_ORDER present, else the first one."""
+    metrics = [m for m in rows["metric"].tolist() if m]
+    for name in HEADLINE_ORDER:
+        if name in metrics:
+            return name
+    return metrics[0] if metrics else None
+
+
 def headline(table: pd.DataFrame) -> pd.DataFrame:
-    """One value per (intervention, task): the task's own row, preferred metric."""
+    """One value per (intervention, task): the task's own row, in its headline metric."""
     if table.empty:
         return pd.DataFrame()
     top = table[table["subtask"] == table["task"]]
-    picks = []
-    for (iv, task), grp in top.groupby(["intervention", "task"], sort=False):
-        if (grp["status"] == "n/a").all():
-            picks.append({"intervention": iv, "task": task, "cell": "n/a"})
-            continue
-        ok = grp[grp["value"].notna()]
-        if ok.empty:
-            picks.append({"intervention": iv, "task": task, "cell": grp["status"].iloc[0]})
-            continue
-        row = None
-        for name in HEADLINE_ORDER:
-            hit = ok[ok["metric"] == name]
-            if not hit.empty:
-                row = hit.iloc[0]
-                break
-        row = ok.iloc[0] if row is None else row
-        text = f"{row['value']:.4g}"
-        if row["status"] == "summary" and pd.notna(row["ci95_low"]):
-            text += f" [{row['ci95_low']:.3g}, {row['ci95_high']:.3g}]"
-        elif pd.notna(row["stderr"]):
-            text += f" ± {row['stderr']:.2g}"
-        if pd.notna(row["delta_vs_none"]) and iv != "none":
-            text += f" (Δ {row['delta_vs_none']:+.3g})"
-        picks.append({"intervention": iv, "task": f"{task} ({row['metric']})", "cell": text})
-    frame = pd.DataFrame(picks)
-    ivs = list(dict.fromkeys(frame["intervention"]))
-    pivot = frame.pivot_table(index="intervention", columns="task", values="cell", aggfunc="first")
-    return pivot.reindex(ivs).fillna("")
+    ivs = list(dict.fromkeys(top["intervention"]))
+    columns: dict[str, dict[str, str]] = {}
+    for task, rows in top.groupby("task", sort=False):
+        metric = headline_metric(rows[rows["value"].notna()])
+        col = f"{task} ({metric})" if metric else task
+        cells: dict[str, str] = {}
+        for iv, grp in rows.groupby("intervention", sort=False):
+            hit = grp[(grp["metric"] == metric) & grp["value"].notna()]
+            if hit.empty:
+                cells[iv] = "n/a" if (grp["status"] == "not_applicable").all() else "-"
+                continue
+            row = hit.iloc[0]
+            text = f"{row['value']:.4g}"
+            if row["status"] == "summary" and pd.notna(row["ci95_low"]):
+                text += f" [{row['ci95_low']:.3g}, {row['ci95_high']:.3g}]"
+            elif pd.notna(row["stderr"]):
+                text += f" ± {row['stderr']:.2g}"
+            if pd.notna(row["delta_vs_none"]) and iv != "none":
+                text += f" (Δ {row['delta_vs_none']:+.3g})"
+            cells[iv] = text
+        columns[col] = cells
+    frame = pd.DataFrame(columns).reindex(ivs).fillna("")
+    frame.index.name = "intervention"
+    return frame
 
 
 def to_markdown(frame: pd.DataFrame, index: bool = True) -> str:

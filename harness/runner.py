@@ -73,6 +73,17 @@ def plan_cells(ivs: list[Intervention], tasks: list[str], shard: tuple[int, int]
     return [c for i, c in enumerate(cells) if i % n == k - 1]
 
 
+def _quiet_git_hash() -> str | None:
+    """lm-eval records the git hash of the working directory and lets git print 'fatal: not a
+    git repository' on every cell outside one; same value, without the noise."""
+    import subprocess
+
+    try:
+        return subprocess.check_output(["git", "describe", "--always"], stderr=subprocess.DEVNULL).strip().decode()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def _version_info() -> dict[str, str]:
     import lm_eval
     import torch
@@ -157,6 +168,9 @@ class MatrixRunner:
 
     def _run_one(self, cell: Cell, ctx: RunContext, wrapper: InterventionLM, baseline: list, prep_s: float) -> None:
         import lm_eval
+        import lm_eval.evaluator
+
+        lm_eval.evaluator.get_git_commit_hash = _quiet_git_hash
 
         iv, handle = cell.intervention, ctx.handle
         caller = ctx.caller
@@ -235,4 +249,4 @@ class MatrixRunner:
         }
 
     def _write_na(self, cell: Cell) -> None:
-        self.out.write_cell(self._cell_dict(cell, "n/a", None, {"reason": f"{cell.intervention.name} does not apply to {self.catalog.info(cell.task).family}"}))
+        self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": f"{cell.intervention.name} does not apply to {self.catalog.info(cell.task).family}"}))
