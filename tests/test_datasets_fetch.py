@@ -1,0 +1,129 @@
+"""Fetching from a loopback mirror of ../shared/data: verified, resumable, atomic."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import threading
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+
+from tom_harness import datasets as ds
+from tom_harness.errors import DataMissingError, UsageError
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder with HTTP Range support; records request headers; can corrupt a file."""
+
+    log: list[tuple[str, str | None]] = []
+    corrupt: set[str] = set()
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def do_GET(self):
+        path = Path(self.translate_path(self.path))
+        type(self).log.append((self.path, self.headers.get("Range")))
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        if self.path in type(self).corrupt:
+            data = data[:-1] + bytes([data[-1] ^ 1])
+        start = 0
+        rng = self.headers.get("Range")
+        if rng and rng.startswith("bytes="):
+            start = int(rng[6:].split("-")[0])
+            if start >= len(data):
+                self.send_error(416)
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        self.wfile.write(data[start:])
+
+
+@pytest.fixture()
+def mirror(shared_data):
+    _Handler.log, _Handler.corrupt = [], set()
+    handler = functools.partial(_Handler, directory=str(shared_data))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_registry_pins_the_shared_files(shared_data):
+    rows = {r["name"]: r for r in ds.data_status(shared_data, verify=True)}
+    assert set(rows) == {"tomi", "hitom", "fantom", "sparse_tom", "localizer", "wikitext2", "enigma_cache"}
+    assert all(r["status"] == "ok" for r in rows.values()), rows
+
+
+def test_fetch_verifies_and_lists(mirror, tmp_path, shared_data, capsys):
+    paths = ds.fetch(["tomi", "sparse_tom"], tmp_path, base_url=mirror, progress=False)
+    assert len(paths) == 8
+    for p in paths:
+        rel = p.relative_to(tmp_path)
+        assert p.read_bytes() == (shared_data / rel).read_bytes()
+    assert not list(tmp_path.rglob("*.part"))
+    ds.cli_data_list(Namespace(data_dir=str(tmp_path), verify=True))
+    out = capsys.readouterr().out
+    assert "tomi" in out and "ok" in out and "tom-harness data fetch hitom" in out
+
+
+def test_resume_uses_range_and_completes(mirror, tmp_path, shared_data):
+    src = shared_data / "tomi" / "tomi_seed42.json"
+    part = tmp_path / "tomi" / "tomi_seed42.json.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(src.read_bytes()[:40_000])  # an interrupted earlier download
+    ds.fetch_file(ds.DATASETS["tomi"], "tomi_seed42.json", tmp_path, base_url=mirror)
+    assert (tmp_path / "tomi" / "tomi_seed42.json").read_bytes() == src.read_bytes()
+    assert ("/tomi/tomi_seed42.json", "bytes=40000-") in _Handler.log
+    assert not part.exists()
+
+
+def test_stale_partial_restarts_from_scratch(mirror, tmp_path, shared_data):
+    part = tmp_path / "tomi" / "tomi_seed96.json.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"garbage" * 1000)
+    ds.fetch_file(ds.DATASETS["tomi"], "tomi_seed96.json", tmp_path, base_url=mirror)
+    dest = tmp_path / "tomi" / "tomi_seed96.json"
+    assert hashlib.sha256(dest.read_bytes()).hexdigest() == ds.DATASETS["tomi"].files["tomi_seed96.json"][1]
+
+
+def test_corrupt_download_is_reported_and_not_installed(mirror, tmp_path):
+    _Handler.corrupt = {"/tomi/tomi_seed12.json"}
+    with pytest.raises(DataMissingError, match=r"tomi/tomi_seed12.json.*corrupt.*data fetch tomi"):
+        ds.fetch_file(ds.DATASETS["tomi"], "tomi_seed12.json", tmp_path, base_url=mirror)
+    assert not (tmp_path / "tomi" / "tomi_seed12.json").exists()
+    assert not list(tmp_path.rglob("*.part"))
+
+
+def test_corrupt_local_file_is_replaced(mirror, tmp_path, shared_data):
+    dest = tmp_path / "wikitext2" / "README"
+    dest.parent.mkdir(parents=True)
+    dest.write_text("tampered")
+    rows = {r["name"]: r for r in ds.data_status(tmp_path)}
+    assert rows["wikitext2"]["corrupt"] == ["README"]
+    ds.fetch(["wikitext2"], tmp_path, base_url=mirror, progress=False)
+    assert dest.read_bytes() == (shared_data / "wikitext2" / "README").read_bytes()
+
+
+def test_bad_names_and_mirror_only_sources(tmp_path):
+    with pytest.raises(UsageError, match="did you mean: tomi"):
+        ds.fetch(["tomy"], tmp_path)
+    with pytest.raises(UsageError, match="--base_url"):
+        ds.fetch(["sparse_tom"], tmp_path, progress=False)
+
+
+def test_unreachable_source_names_file_and_resume_hint(tmp_path):
+    with pytest.raises(DataMissingError, match=r"hitom/hitom_full.json.*resume"):
+        ds.fetch(["hitom"], tmp_path, base_url="http://127.0.0.1:9", progress=False)
