@@ -39,6 +39,8 @@ class Enigma(Intervention):
         Param("kb_model", "str", "", "nkb=trained: causal LM (HF id or local path)"),
         Param("kb_adapter", "str", "", "nkb=trained: optional LoRA adapter (HF id or local path)"),
         Param("kb_max_tokens", "int", 64, "tokens per knowledge-base answer", minimum=4),
+        Param("plan_max_tokens", "int", 256, "tokens for the planning answers (rooms, event rooms, "
+              "entities of interest)", minimum=4),
         Param("max_entities", "int", 5, "entities of interest per story", minimum=1),
     )
 

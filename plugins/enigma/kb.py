@@ -73,13 +73,15 @@ class KnowledgeBase:
 class ModelKB(KnowledgeBase):
     """Planning stages answered by the evaluated model; state queries by ``self.query``."""
 
-    def __init__(self, ctx: "RunContext", max_gen_toks: int = 64, **kw: Any) -> None:
+    def __init__(self, ctx: "RunContext", max_gen_toks: int = 64, plan_max_tokens: int = 256, **kw: Any) -> None:
         super().__init__(**kw)
         self.ctx = ctx
         self.max_gen_toks = max_gen_toks
+        self.plan_max_tokens = plan_max_tokens
 
     def identity(self) -> list[Any]:
-        return super().identity() + [self.ctx.handle.fingerprint, self.ctx.caller.state, self.max_gen_toks]
+        return super().identity() + [self.ctx.handle.fingerprint, self.ctx.caller.state, self.max_gen_toks,
+                                    self.plan_max_tokens]
 
     def ask(self, prompts: Sequence[str | list[dict]], max_gen_toks: int) -> list[str]:
         """The evaluated model, through the harness's cached, counted caller."""
@@ -91,20 +93,20 @@ class ModelKB(KnowledgeBase):
         return self.ask(prompts, self.max_gen_toks)
 
     def rooms(self, stories):
-        outs = self.ask([P.rooms_prompt(s.events) for s in stories], 96)
+        outs = self.ask([P.rooms_prompt(s.events) for s in stories], min(96, self.plan_max_tokens))
         return [P.parse_rooms(o) or ["location"] for o in outs]
 
     def event_rooms(self, stories, rooms):
         result: list[list[str | None]] = [[r[0]] * len(s.events) for s, r in zip(stories, rooms)]
         todo = [i for i, r in enumerate(rooms) if len(r) > 1]  # one room: no call needed
         outs = self.ask([P.event_rooms_prompt(stories[i].events, rooms[i]) for i in todo],
-                        8 * max((len(stories[i].events) for i in todo), default=1) + 16)
+                        min(self.plan_max_tokens, 8 * max((len(stories[i].events) for i in todo), default=1) + 16))
         for i, out in zip(todo, outs):
             result[i] = P.parse_event_rooms(out, len(stories[i].events), rooms[i])
         return result
 
     def entities(self, stories, chars, attributes):
-        outs = self.ask([P.entities_prompt(s.events, s.questions, attributes) for s in stories], 256)
+        outs = self.ask([P.entities_prompt(s.events, s.questions, attributes) for s in stories], self.plan_max_tokens)
         return [P.parse_entities(o, c, self.faithful)[: self.max_entities] for o, c in zip(outs, chars)]
 
     def entity_states(self, stories, entities, attributes):
@@ -155,7 +157,7 @@ class ModelKB(KnowledgeBase):
         return out
 
     def reduce(self, questions):
-        outs = self.ask([P.reduce_prompt(q) for q in questions], 48)
+        outs = self.ask([P.reduce_prompt(q) for q in questions], min(48, self.plan_max_tokens))
         return [P.parse_reduced(o, q) for o, q in zip(outs, questions)]
 
 
@@ -381,11 +383,11 @@ def make_kb(nkb: str, ctx: "RunContext", values: dict[str, Any]) -> KnowledgeBas
     """Build the knowledge base named by ``nkb`` from the intervention's parameter values."""
     common = dict(ner_model=values.get("ner_model", ""), faithful=values.get("faithful", False),
                   max_entities=values.get("max_entities", 5))
+    budgets = dict(max_gen_toks=values.get("kb_max_tokens", 64), plan_max_tokens=values.get("plan_max_tokens", 256))
     if nkb == "prompted":
-        return PromptedKB(ctx, max_gen_toks=values.get("kb_max_tokens", 64), **common)
+        return PromptedKB(ctx, **budgets, **common)
     if nkb == "trained":
-        return TrainedKB(ctx, values.get("kb_model", ""), values.get("kb_adapter", ""),
-                         max_gen_toks=values.get("kb_max_tokens", 64), **common)
+        return TrainedKB(ctx, values.get("kb_model", ""), values.get("kb_adapter", ""), **budgets, **common)
     if nkb == "cache":
         return CacheKB(ctx.data_root, **common)
     if nkb == "rules":

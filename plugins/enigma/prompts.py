@@ -74,6 +74,7 @@ def parse_event_rooms(text: str, n: int, rooms: list[str]) -> list[str | None]:
 def match_room(text: str, rooms: list[str], threshold: float = 0.8) -> str | None:
     """The listed room ``text`` names: exact, contained, or fuzzy (ratio >= threshold)."""
     text = text.lower().replace("_", " ").strip()
+    text = re.sub(r"^(?:(?:is|are|now|in|at|inside|into|to|the|a|an)\s+)+", "", text)
     if not text:
         return None
     for r in rooms:
@@ -81,7 +82,7 @@ def match_room(text: str, rooms: list[str], threshold: float = 0.8) -> str | Non
             return r
     best, score = None, 0.0
     for r in rooms:
-        for tok in [text, *text.split()]:
+        for tok in [text, text.replace(" ", ""), *text.split()]:
             s = SequenceMatcher(None, r, tok).ratio()
             if s > score:
                 best, score = r, s
