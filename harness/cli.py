@@ -194,7 +194,12 @@ def cmd_lm_eval(args: argparse.Namespace) -> int:
 
     for ref in args.plugins:
         os.environ["TOM_HARNESS_PLUGINS"] = ",".join(filter(None, [os.environ.get("TOM_HARNESS_PLUGINS"), ref]))
-    sys.argv = ["lm-eval", *args.rest]
+    rest = list(args.rest)
+    include = [rest[i + 1] for i, a in enumerate(rest[:-1]) if a == "--include_path"]
+    include += [a.split("=", 1)[1] for a in rest if a.startswith("--include_path=")]
+    if include:  # so `tomh` can tell task families apart on the user's own task folders
+        os.environ["TOM_HARNESS_INCLUDE_PATH"] = os.pathsep.join(include)
+    sys.argv = ["lm-eval", *rest]
     cli_evaluate()
     return 0
 

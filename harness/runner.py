@@ -109,6 +109,10 @@ class MatrixRunner:
     # -- planning ----------------------------------------------------------------------------
     def prepare_plan(self) -> list[Cell]:
         ivs = expand_interventions(self.host, self.spec.interventions)
+        if self.handle is None:  # a mistyped alias fails now, not after the tasks have loaded
+            from .models import resolve_model_args
+
+            resolve_model_args(self.host, self.spec.model_args)
         self.catalog.resolve(self.spec.tasks)
         for t in self.spec.tasks:
             self.catalog.info(t)  # loads each task once: missing data fails here, before the model

@@ -52,7 +52,8 @@ class TomhLM(InterventionLM):
         cache = ArtifactCache(cache_dir) if cache_dir else ArtifactCache()
         caller = ModelCaller(handle.lm, GenerationStore(cache.root / "generations.sqlite"), handle.fingerprint)
         self.ctx = RunContext(handle=handle, cache=cache, caller=caller)
-        catalog = TaskCatalog.from_sources(host.task_sources)
+        include = [p for p in os.environ.get("TOM_HARNESS_INCLUDE_PATH", "").split(os.pathsep) if p]
+        catalog = TaskCatalog.from_sources(host.task_sources, include)
         self.task_info = lambda name: _safe_info(catalog, name)
         self.intervention = rows[0]
         self.intervention.prepare(self.ctx)
