@@ -22,8 +22,11 @@ def split_choices(choices: str) -> list[str]:
     return [p.strip().replace("_", " ") for p in parts if p.strip()]
 
 
-def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
-    rng = random.Random(seed if seed >= 0 else 0)
+def rows_from(data: dict, dataset: str, seed: int, shuffle_seed: int | None = None) -> list[dict]:
+    """``seed`` is the doc's seed field (-1: full or generated); choices are shuffled with
+    ``shuffle_seed`` (default: ``seed``, 0 when that is -1)."""
+    base = seed if shuffle_seed is None else shuffle_seed
+    rng = random.Random(base if base >= 0 else 0)
     rows = []
     for story_id, story in data.items():
         for qi, q in enumerate(story["questions"]):
@@ -59,7 +62,7 @@ def load_hitom_gen(gen_stories: Any = 100, gen_seed: Any = 0, gen_max_order: Any
     data = hitom_stories(as_int(gen_stories, "gen_stories"), seed,
                          max_order=as_int(gen_max_order, "gen_max_order"),
                          deception=str(gen_deception).lower() not in ("false", "0", "no"))
-    return to_dataset_dict(rows_from(data, "hitom_gen", seed))
+    return to_dataset_dict(rows_from(data, "hitom_gen", -1, shuffle_seed=seed))
 
 
 # -- prompts ------------------------------------------------------------------------------------
