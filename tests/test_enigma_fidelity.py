@@ -172,3 +172,45 @@ def test_masking_quirks_never_occupied_room():
     fixed_groups = group_events(texts, ["hall", "den", "den"], ["hall", "den"], False, False, {"hall", "den"})
     assert sorted(i for v in mask(fixed_groups, ["A"], locs, False, False).values() for i in v) == [0]
     assert belief_chain("Where does Ann think that Bo searches for the cup?", ["Bo", "Ann"], True) == ["Ann", "Bo"]
+
+
+# -- rules knowledge base against the story generators' own who-saw-what simulator -------------
+def _object_event_indices(events: list[str]) -> list[int]:
+    """Sentences the simulator records as object events: moves, and placements in a container
+    (not "The box is in the kitchen", which places a container in a room)."""
+    import re
+
+    rooms = {m.group(1) for e in events for m in [re.search(r"entered the (.+?)\.$", e)] if m}
+    out = []
+    for i, e in enumerate(events):
+        s = e.rstrip(".")
+        place = re.match(r"^The (.+?) is in the (.+)$", s)
+        if re.match(r"^[A-Z][a-z]+ moved the ", s) or (place and place.group(2) not in rooms):
+            out.append(i)
+    return out
+
+
+@pytest.mark.parametrize("kind,n", [("tomi", 60), ("hitom", 25)])
+def test_rules_masking_matches_generator_simulator(fake_ctx, kind, n):
+    generators = pytest.importorskip("tom_harness.generators")
+    from tom_harness.generators.simulator import simulate
+
+    stories = generators.tomi_stories(n, seed=3) if kind == "tomi" else generators.hitom_stories(n, seed=3)
+    docs = []
+    for sid, story in stories.items():
+        fields = {k: v for k, v in story.items() if k != "questions"}
+        docs += [{**fields, **q, "story_id": sid, "dataset": f"{kind}_gen", "seed": -1} for q in story["questions"]]
+    edits = Enigma(nkb="rules", mode="im").edit_prompts(docs, TaskInfo(f"{kind}_gen", kind), fake_ctx)
+    checked = 0
+    for doc, edit in zip(docs, edits):
+        chain = edit.info["chain"]
+        if not chain:
+            continue
+        events = split_events(doc["narrative"], False)
+        world = simulate(doc["narrative"])
+        idx = _object_event_indices(events)
+        assert len(idx) == len(world.events)
+        saw = {i for i, (_, _, witnesses) in zip(idx, world.events) if set(chain) <= witnesses}
+        assert set(edit.info["kept_events"]) & set(idx) == saw, (doc["question"], doc["narrative"])
+        checked += 1
+    assert checked > n  # every story has several belief questions
