@@ -75,10 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
     dl = data_sub.add_parser("list", help="which datasets are present, and where")
     dl.add_argument("--data_dir")
+    dl.add_argument("--verify", action="store_true", help="also check every file's sha256")
     df = data_sub.add_parser("fetch", help="download datasets from their public sources (sha256-checked)")
     df.add_argument("names", nargs="+", help="dataset names, or 'all'")
     df.add_argument("--data_dir")
     df.add_argument("--base_url", help="mirror to fetch from instead of the public sources")
+    df.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
 

@@ -18,10 +18,10 @@ from .cells import atomic_write_text, iter_cells
 
 COLUMNS = [
     "model", "intervention", "intervention_id", "group_label", "kind", "params", "task", "subtask",
-    "metric", "filter", "value", "stderr", "n", "delta_vs_none", "ci95_low", "ci95_high", "draws",
+    "metric", "filter", "value", "stderr", "std", "n", "delta_vs_none", "ci95_low", "ci95_high", "draws",
     "status", "model_calls", "generated_tokens",
 ]
-_SKIP_KEYS = {"alias", "name", "sample_len", "sample_count", "samples"}
+_SKIP_KEYS = {"alias", "name", "sample_len", "sample_count", "samples", "n_seeds"}
 #: preferred headline metric per task, first match wins
 HEADLINE_ORDER = ("acc", "exact_match", "word_perplexity", "acc_norm", "f1", "score")
 
@@ -60,7 +60,7 @@ def cell_rows(cell: dict) -> list[dict]:
             continue
         n = (n_samples.get(name) or {}).get("effective") or entry.get("sample_len") or entry.get("sample_count")
         for key, value in entry.items():
-            if key in _SKIP_KEYS or "_stderr," in key:
+            if key in _SKIP_KEYS or "_stderr," in key or "_seed_std," in key:
                 continue
             metric, _, filt = key.partition(",")
             val = _num(value)
@@ -68,7 +68,7 @@ def cell_rows(cell: dict) -> list[dict]:
                 continue
             stderr = _num(entry.get(f"{metric}_stderr,{filt}"))
             rows.append({**base, "subtask": name, "metric": metric, "filter": filt or "none",
-                         "value": val, "stderr": stderr, "n": n})
+                         "value": val, "stderr": stderr, "std": _num(entry.get(f"{metric}_seed_std,{filt}")), "n": n})
     return rows
 
 
@@ -154,6 +154,8 @@ def headline(table: pd.DataFrame) -> pd.DataFrame:
             text = f"{row['value']:.4g}"
             if row["status"] == "summary" and pd.notna(row["ci95_low"]):
                 text += f" [{row['ci95_low']:.3g}, {row['ci95_high']:.3g}]"
+            elif pd.notna(row["std"]):
+                text += f" ± {row['std']:.2g} (seed std)"
             elif pd.notna(row["stderr"]):
                 text += f" ± {row['stderr']:.2g}"
             if pd.notna(row["delta_vs_none"]) and iv != "none":

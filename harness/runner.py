@@ -73,6 +73,17 @@ def plan_cells(ivs: list[Intervention], tasks: list[str], shard: tuple[int, int]
     return [c for i, c in enumerate(cells) if i % n == k - 1]
 
 
+def add_seed_spread(results: dict) -> None:
+    """Add the population std across seed subtasks to each seed group's results
+    (lm-eval groups can only average; the papers report mean ± std over seed files)."""
+    from .task_yamls._common import seed_summary
+
+    for group, stats in seed_summary(results).items():
+        entry = results.setdefault("results", {}).setdefault(group, {})
+        for key, value in stats.items():
+            entry.setdefault(key, value)
+
+
 def _quiet_git_hash() -> str | None:
     """lm-eval records the git hash of the working directory and lets git print 'fatal: not a
     git repository' on every cell outside one; same value, without the noise."""
@@ -186,6 +197,7 @@ class MatrixRunner:
         handle.after_edit()
         wrapper.intervention = iv
         restore: dict[str, Any] = {}
+        pinned = self._pin_context_length(handle, cell.task)
         try:
             t_eval = time.time()
             results = lm_eval.simple_evaluate(
@@ -207,6 +219,7 @@ class MatrixRunner:
             )
             eval_s = time.time() - t_eval
         finally:
+            self._unpin_context_length(handle, pinned)
             wrapper.intervention = None
             iv.remove(ctx)
             handle.after_edit()
@@ -218,6 +231,7 @@ class MatrixRunner:
                            "tensors_checked": sum(r["tensors_checked"] for r in reports)}
                 for r in reports:
                     raise_if_changed(r, iv.label())
+        add_seed_spread(results)
         samples = results.pop("samples", None) or {}
         if samples and self.log_samples:
             self.out.write_samples(cell.iv_id, cell.task, samples)
@@ -229,7 +243,25 @@ class MatrixRunner:
         }
         if restore:
             meta["restore_check"] = restore
+        if pinned is not None:
+            meta["rolling_max_length"] = pinned[1]
         self.out.write_cell(self._cell_dict(cell, "ok", results, meta))
+
+    def _pin_context_length(self, handle: ModelHandle, task: str) -> tuple[Any, int] | None:
+        """Perplexity depends on the rolling window, so a task may pin it
+        (``metadata.rolling_max_length``); an explicit ``max_length`` model arg wins."""
+        want = self.catalog.metadata(task).get("rolling_max_length")
+        lm = handle.lm
+        if not want or "max_length" in self.spec.model_args or not hasattr(lm, "_max_length"):
+            return None
+        old = lm._max_length
+        lm._max_length = int(want)
+        return old, int(want)
+
+    @staticmethod
+    def _unpin_context_length(handle: ModelHandle, pinned: tuple[Any, int] | None) -> None:
+        if pinned is not None:
+            handle.lm._max_length = pinned[0]
 
     def _cell_dict(self, cell: Cell, status: str, results: dict | None, meta: dict) -> dict:
         iv = cell.intervention

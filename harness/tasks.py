@@ -23,6 +23,7 @@ class TaskCatalog:
     with_defaults: bool = False
     _tm: Any = None
     _info: dict[str, TaskInfo] = field(default_factory=dict)
+    _meta: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
     def from_sources(cls, sources: list[Any], include_path: list[str] = ()) -> "TaskCatalog":
@@ -71,14 +72,22 @@ class TaskCatalog:
             return self._info[name]
         loaded = self.manager.load([self.load_spec(name)])
         families, types = set(), set()
+        merged: dict = {}
         for task in loaded["tasks"].values():
             meta = task.config.metadata or {}
+            merged.update(meta)
             families.add(str(meta.get("family", task.config.task)))
             types.add(str(task.config.output_type))
         subtasks = tuple(sorted(loaded["tasks"]))
         family = families.pop() if len(families) == 1 else name
         info = TaskInfo(name=name, family=family, output_types=tuple(sorted(types)), subtasks=subtasks)
         self._info[name] = info
+        self._meta[name] = merged
         for sub in subtasks:  # subtasks inherit the family for request-time lookups
             self._info.setdefault(sub, TaskInfo(sub, family, info.output_types, ()))
         return info
+
+    def metadata(self, name: str) -> dict:
+        """The task's (and its subtasks') YAML ``metadata``, merged."""
+        self.info(name)
+        return self._meta.get(name, {})

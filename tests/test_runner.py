@@ -39,14 +39,21 @@ class Forgetful(Intervention):
     kind = "weights"
     params = (Param("restore", "bool", False),)
 
+    @staticmethod
+    def _weight(model):
+        return model.model.layers[0].mlp.down_proj.weight
+
     def apply(self, ctx):
-        w = ctx.model.model.layers[0].mlp.down_proj.weight
-        self._old = w.data[0, 0].clone()
-        w.data[0, 0] += 1.0
+        def edit(model):
+            old = self._weight(model).data[0, 0].clone()
+            self._weight(model).data[0, 0] += 1.0
+            return old
+
+        (self._old,) = ctx.handle.apply_to_model(edit)
 
     def remove(self, ctx):
         if self.values["restore"]:
-            ctx.model.model.layers[0].mlp.down_proj.weight.data[0, 0] = self._old
+            ctx.handle.apply_to_model(lambda model: self._weight(model).data.__setitem__((0, 0), self._old))
 
 
 class Replicated(Intervention):

@@ -1,0 +1,97 @@
+"""Model backends: peft adapters on hf, the vLLM path with a fake engine, and the artifact cache."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+import torch
+
+from tom_harness.cache import ArtifactCache
+from tom_harness.errors import UsageError
+from tom_harness.models import handle_for_vllm, load_hf, load_vllm
+from tom_harness.runner import MatrixRunner
+from tests.test_runner import TOY_TASKS, host, make_runner, toy_data  # noqa: F401  (fixtures)
+
+
+def test_peft_adapter_is_applied(tiny_model_dir, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    lora = get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj"], init_lora_weights=False))
+    lora.save_pretrained(tmp_path / "adapter")
+    plain = load_hf({"pretrained": str(tiny_model_dir)}, "cpu", 1)
+    adapted = load_hf({"pretrained": str(tiny_model_dir), "peft": str(tmp_path / "adapter")}, "cpu", 1)
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        assert not torch.allclose(plain.model(ids).logits, adapted.model(ids).logits)
+    assert plain.fingerprint != adapted.fingerprint
+
+
+class FakeEngine:
+    """Stands in for ``vllm.LLM``: ``apply_model`` runs a function on the (one) worker's module."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.module = module
+        self.calls = 0
+        self.prefix_resets = 0
+
+    def apply_model(self, fn):
+        self.calls += 1
+        return [fn(self.module)]
+
+    def reset_prefix_cache(self):
+        self.prefix_resets += 1
+
+
+class FakeVLLM:
+    """lm-eval's VLLM surface (``.model`` is the engine); requests are served by an HFLM."""
+
+    def __init__(self, hflm, engine):
+        self._hflm, self.model, self.tokenizer = hflm, engine, hflm.tokenizer
+
+    def __getattr__(self, name):
+        return getattr(self._hflm, name)
+
+
+def test_vllm_path_edits_through_apply_model(host, tiny_handle, tmp_path):  # noqa: F811
+    engine = FakeEngine(tiny_handle.model)
+    handle = handle_for_vllm(FakeVLLM(tiny_handle.lm, engine), "fake-vllm", {"pretrained": "x"})
+    assert handle.model is None and handle.backend == "vllm"
+    runner = make_runner(host, handle, tmp_path / "out", ["none", "forgetful:restore=true"], tasks="toy_mc")
+    runner.run()
+    cell = json.loads((tmp_path / "out" / "cells" / "forgetful--restore=true" / "toy_mc.json").read_text())
+    assert cell["metadata"]["restore_check"]["ok"] is True
+    assert engine.calls >= 3  # fingerprint, baseline snapshot, post-cell snapshot
+    assert engine.prefix_resets >= 2  # after apply and after remove
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
+def test_vllm_backend_without_vllm_is_a_usage_error():
+    with pytest.raises(UsageError, match="pip install 'tom-harness\\[vllm\\]'"):
+        load_vllm({"pretrained": "x"}, None, 1)
+
+
+def test_artifact_cache_is_verified_and_atomic(tmp_path):
+    cache = ArtifactCache(tmp_path)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"t": torch.arange(6.0)}
+
+    a = cache.tensors("maps", "k1", compute)
+    b = cache.tensors("maps", "k1", compute)
+    assert torch.equal(a["t"], b["t"]) and len(calls) == 1 and cache.hits == 1
+    payload = tmp_path / "maps" / "k1" / "payload.safetensors"
+    payload.write_bytes(payload.read_bytes()[:-3] + b"xyz")  # corrupt it
+    c = cache.tensors("maps", "k1", compute)
+    assert torch.equal(c["t"], torch.arange(6.0)) and len(calls) == 2
+
+    def boom():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.json("kb", "k2", boom)
+    assert not (tmp_path / "kb" / "k2").exists() and not list((tmp_path / "kb").glob(".*"))
