@@ -149,7 +149,8 @@ def squared_grad_maps(
 
     def accumulate(name: str) -> Callable[[torch.Tensor], None]:
         def hook(p: torch.Tensor) -> None:
-            acc[name] += p.grad.detach().float().square()
+            g = p.grad.detach().float()
+            acc[name].addcmul_(g, g)  # in place: no temporary of the weight's size
             p.grad = None
 
         return hook
