@@ -70,6 +70,16 @@ def test_writer_outputs_plot_and_module_tables(sweep_cells, tmp_path):
     assert by_layer[(by_layer["m"] == 2e-5) & (by_layer["role"] == "q")]["weights"].tolist() == [19, 1]
 
 
+def test_sparse_tom_headline_metric_is_preferred(sweep_cells):
+    for cell in sweep_cells:
+        res = cell["results"]["results"].get("sparse_tom")
+        if res:
+            res["acc_contents,none"] = 0.123
+            res["acc_fb_mean,none"] = res.pop("acc,none")
+    points = sweep_points(build_table(sweep_cells))
+    assert set(points[points["measure"] == "tom"]["metric"]) == {"acc_fb_mean"}
+
+
 def test_writer_handles_missing_tasks_and_other_runs(sweep_cells, tmp_path):
     only_ppl = [c for c in sweep_cells if c["task"] == "wikitext2_ppl"]
     points = sweep_points(build_table(only_ppl))

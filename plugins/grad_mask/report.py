@@ -23,7 +23,8 @@ from .targets import role_rank
 
 NAME = "grad_mask"
 TOM_TASKS = ("sparse_tom", "tomi", "hitom", "fantom")
-ACC_METRICS = ("acc", "exact_match", "accuracy", "acc_norm", "percent_correct", "f1")
+#: sparse_tom's headline is acc_fb_mean (mean of contents and transfer, the paper's summary)
+ACC_METRICS = ("acc_fb_mean", "acc", "exact_match", "accuracy", "acc_norm", "percent_correct", "f1")
 PPL_METRICS = ("word_perplexity", "perplexity", "token_perplexity", "byte_perplexity")
 SERIES_IGNORE = ("m", "control_seed")
 
@@ -48,7 +49,10 @@ def _pick_metric(rows: pd.DataFrame, preferred: tuple[str, ...], fallback: str |
 
 
 def _aggregate(rows: pd.DataFrame, task: str) -> pd.DataFrame:
-    """Prefer the task's own aggregate row; else average its subtasks."""
+    """Prefer the task's own aggregate row (else average its subtasks), filter ``none`` if present."""
+    filt = rows["filter"].fillna("none").astype(str)
+    if (filt == "none").any():
+        rows = rows[filt == "none"]
     sub = rows["subtask"].fillna("").astype(str)
     own = rows[(sub == task) | (sub == "")]
     return own if not own.empty else rows
