@@ -16,6 +16,7 @@ from tom_harness.hookspecs import hookimpl
 from tom_harness.interventions import Intervention, PromptEdit, TaskInfo
 from tom_harness.params import Param
 from tom_harness.plugins.enigma.characters import find_characters
+from tom_harness.plugins.enigma.ledger import add_counts, ratio
 from tom_harness.plugins.enigma.masking import belief_chain
 from tom_harness.plugins.enigma.story import Story, stories_from_docs
 
@@ -34,6 +35,9 @@ class PromptBaseline(Intervention):
     families = FAMILIES
     max_prep_toks = 256
 
+    def apply(self, ctx) -> None:
+        self.metadata = {}  # a new cell: counts start again
+
     def _start(self, docs: list[dict], ctx) -> tuple[list[Story], list[int], list[list[str]]]:
         self._calls = 0
         self._before = (ctx.caller.stats.calls, ctx.caller.stats.generated_tokens)
@@ -48,14 +52,12 @@ class PromptBaseline(Intervention):
         return ctx.caller.generate(prompts, max_gen_toks=max_gen_toks or self.max_prep_toks) if prompts else []
 
     def _finish(self, ctx, n_stories: int, n_questions: int, **extra: Any) -> None:
-        self.metadata.update({
-            "stories": n_stories, "questions": n_questions, "prep_calls": self._calls,
-            "calls_per_story": self._calls / max(n_stories, 1),
-            "calls_per_question": self._calls / max(n_questions, 1) + 1,
-            "new_model_calls": ctx.caller.stats.calls - self._before[0],
-            "new_generated_tokens": ctx.caller.stats.generated_tokens - self._before[1],
-            **extra,
-        })
+        m = self.metadata
+        add_counts(m, stories=n_stories, questions=n_questions, prep_calls=self._calls,
+                   new_model_calls=ctx.caller.stats.calls - self._before[0],
+                   new_generated_tokens=ctx.caller.stats.generated_tokens - self._before[1], **extra)
+        m["calls_per_story"] = ratio(m, "prep_calls", "stories")
+        m["calls_per_question"] = ratio(m, "prep_calls", "questions") + 1
 
 
 # -- CoT ----------------------------------------------------------------------------------------
@@ -94,7 +96,8 @@ class CoT(PromptBaseline):
         gen = {"max_gen_toks": int(self.values.get("max_gen_toks", 512))}
         self._calls = 0
         self._before = (ctx.caller.stats.calls, ctx.caller.stats.generated_tokens)
-        self._finish(ctx, len(stories_from_docs(docs)[0]), len(docs), shots=shots)
+        self._finish(ctx, len(stories_from_docs(docs)[0]), len(docs))
+        self.metadata["shots"] = shots
         return [PromptEdit(preamble=preamble, instruction=COT_INSTRUCTION, gen_kwargs=dict(gen)) for _ in docs]
 
 

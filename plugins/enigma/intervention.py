@@ -7,6 +7,7 @@ from tom_harness.interventions import Intervention, PromptEdit, TaskInfo
 from tom_harness.params import Param
 
 from .injection import inject
+from .ledger import add_counts, ratio
 from .kb import NKB_CHOICES, CacheKB, KnowledgeBase, make_kb
 from .masking import belief_chain, group_events, kept_events, mask
 from .pipeline import Pipeline
@@ -53,6 +54,9 @@ class Enigma(Intervention):
             return task.family in ("tomi", "hitom", "fantom") and "_gen" not in task.name
         return True
 
+    def apply(self, ctx) -> None:
+        self.metadata = {}  # a new cell: counts start again
+
     def _kb(self, ctx) -> KnowledgeBase:
         return make_kb(self.values.get("nkb", "prompted"), ctx, self.values)
 
@@ -86,14 +90,14 @@ class Enigma(Intervention):
             events_total += len(stories[si].events)
             edits.append(edit)
 
-        n_stories = max(len(covered), 1)
-        self.metadata.update({
-            "nkb": v["nkb"], "stories": len(stories), "questions": len(docs),
-            "uncovered_questions": sum(1 for si in owner if si not in analyses),
-            "kb_calls": kb.logical_calls, "kb_calls_per_story": kb.logical_calls / n_stories,
-            "new_model_calls": ctx.caller.stats.calls - before, "stage_cache_hits": pipe.cache_hits,
-            "task_calls_per_question": 1, "kept_event_fraction": kept_total / max(events_total, 1),
-        })
+        m = self.metadata
+        add_counts(m, stories=len(stories), covered_stories=len(covered), questions=len(docs),
+                   uncovered_questions=sum(1 for si in owner if si not in analyses),
+                   kb_calls=kb.logical_calls, new_model_calls=ctx.caller.stats.calls - before,
+                   stage_cache_hits=pipe.cache_hits, kept_events=kept_total, shown_events=events_total)
+        m.update(nkb=v["nkb"], task_calls_per_question=1,
+                 kb_calls_per_story=ratio(m, "kb_calls", "covered_stories"),
+                 kept_event_fraction=ratio(m, "kept_events", "shown_events"))
         return edits
 
     def _edit(self, story: Story, a: dict, chain: list[str], question: str, v: dict[str, Any]) -> PromptEdit:

@@ -93,8 +93,13 @@ class ModelKB(KnowledgeBase):
         return self.ask(prompts, self.max_gen_toks)
 
     def rooms(self, stories):
-        outs = self.ask([P.rooms_prompt(s.events) for s in stories], min(96, self.plan_max_tokens))
-        return [P.parse_rooms(o) or ["location"] for o in outs]
+        """One call per story; dialogues are masked by presence, not rooms, so they skip it."""
+        todo = [i for i, s in enumerate(stories) if not s.dialogue]
+        outs = self.ask([P.rooms_prompt(stories[i].events) for i in todo], min(96, self.plan_max_tokens))
+        rooms = [["location"] for _ in stories]
+        for i, out in zip(todo, outs):
+            rooms[i] = P.parse_rooms(out) or ["location"]
+        return rooms
 
     def event_rooms(self, stories, rooms):
         result: list[list[str | None]] = [[r[0]] * len(s.events) for s, r in zip(stories, rooms)]
@@ -196,7 +201,9 @@ class TrainedKB(ModelKB):
                 model = PeftModel.from_pretrained(model, self.kb_adapter)
         except OSError as err:
             raise UsageError(f"enigma: cannot load kb_model={self.kb_model!r} / kb_adapter={self.kb_adapter!r}: {err}") from None
-        device = self.ctx.handle.device or "cpu"
+        import torch
+
+        device = self.ctx.handle.device or ("cuda" if torch.cuda.is_available() else "cpu")
         self._model = model.to(device).eval()
         tok.padding_side = "left"
         if tok.pad_token is None:
