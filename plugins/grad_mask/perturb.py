@@ -16,6 +16,7 @@ shapes; this needs the whole fused matrix in one worker (tensor parallel size 1)
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +46,7 @@ class PlanEntry:
 
     @property
     def numel(self) -> int:
-        return int(torch.tensor(self.shape).prod())
+        return math.prod(self.shape)
 
 
 def locate(params: dict[str, torch.Tensor], entry: PlanEntry, shapes: dict[str, tuple[int, ...]]) -> tuple[str, int]:
@@ -108,14 +109,14 @@ def apply_plan(model: nn.Module, plan: list[PlanEntry], perturb: str, scale: flo
             block = _block(w.view(-1), offset, e.numel)
             idx = e.index.to(w.device)
             original = block[idx].clone()
-            values = new_values(block, idx, perturb, scale)
-            saved.append((name, offset, e.index.cpu(), original.cpu()))
-            block[idx] = values
             stat = magnitude.setdefault(e.role, {"selected_abs_sum": 0.0, "selected": 0, "all_abs_sum": 0.0, "all": 0})
             stat["selected_abs_sum"] += float(original.float().abs().sum())
             stat["selected"] += int(idx.numel())
-            stat["all_abs_sum"] += float(block.float().abs().sum() - values.float().abs().sum() + original.float().abs().sum())
+            stat["all_abs_sum"] += float(block.abs().sum(dtype=torch.float32))
             stat["all"] += e.numel
+            values = new_values(block, idx, perturb, scale)
+            saved.append((name, offset, e.index.cpu(), original.cpu()))
+            block[idx] = values
     except BaseException:
         restore_saved(model, saved)
         raise

@@ -9,6 +9,7 @@ name as role, so nothing is silently dropped. MoE routers are skipped: they are 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -45,10 +46,7 @@ class Target:
 
     @property
     def numel(self) -> int:
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n
+        return math.prod(self.shape)
 
 
 def _is_linear(mod: nn.Module) -> bool:
