@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     from .cache import ArtifactCache
     from .datadir import set_data_dir
-    from .leaderboard import to_markdown, write_leaderboard, headline
+    from .leaderboard import to_markdown, write_leaderboard
     from .matrix import build_spec, load_config
     from .plugin_host import get_host
     from .runner import MatrixRunner
@@ -120,10 +120,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=not args.no_progress, cache=ArtifactCache(args.cache_dir) if args.cache_dir else None,
     )
     summary = runner.run()
-    table, files = write_leaderboard([Path(output)], Path(output), host.report_writers)
+    _, pivot, files = write_leaderboard([Path(output)], Path(output), host.report_writers)
     print(f"\n{len(summary.ran)} cell(s) run, {len(summary.skipped)} already done, "
           f"{len(summary.not_applicable)} n/a. Output: {Path(output).resolve()}")
-    print(to_markdown(headline(table)))
+    print(to_markdown(pivot))
     print("wrote: " + ", ".join(str(f) for f in files))
     return 0
 
@@ -173,7 +173,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from .leaderboard import headline, to_markdown, write_leaderboard
+    from .leaderboard import to_markdown, write_leaderboard
     from .plugin_host import get_host
 
     dirs = [Path(d) for d in args.output_dirs]
@@ -183,8 +183,8 @@ def cmd_table(args: argparse.Namespace) -> int:
     dest = Path(args.dest) if args.dest else dirs[0]
     dest.mkdir(parents=True, exist_ok=True)
     host = get_host(args.plugins)
-    table, files = write_leaderboard(dirs, dest, host.report_writers)
-    print(to_markdown(headline(table)))
+    _, pivot, files = write_leaderboard(dirs, dest, host.report_writers)
+    print(to_markdown(pivot))
     print("wrote: " + ", ".join(str(f) for f in files))
     return 0
 

@@ -125,24 +125,28 @@ def build_table(cells: Iterable[dict]) -> pd.DataFrame:
     return table
 
 
-def headline_metric(rows: pd.DataFrame) -> str | None:
-    """The metric a task is summarised by: first of HEADLINE_ORDER present, else the first one."""
+def headline_metric(rows: pd.DataFrame, preferred: str | None = None) -> str | None:
+    """The metric a task is summarised by: the task's own choice (YAML ``metadata.headline``),
+    else the first of HEADLINE_ORDER present, else the first one."""
     metrics = [m for m in rows["metric"].tolist() if m]
+    if preferred in metrics:
+        return preferred
     for name in HEADLINE_ORDER:
         if name in metrics:
             return name
     return metrics[0] if metrics else None
 
 
-def headline(table: pd.DataFrame) -> pd.DataFrame:
+def headline(table: pd.DataFrame, preferred: dict[str, str] | None = None) -> pd.DataFrame:
     """One value per (intervention, task): the task's own row, in its headline metric."""
+    preferred = preferred or {}
     if table.empty:
         return pd.DataFrame()
     top = table[table["subtask"] == table["task"]]
     ivs = list(dict.fromkeys(top["intervention"]))
     columns: dict[str, dict[str, str]] = {}
     for task, rows in top.groupby("task", sort=False):
-        metric = headline_metric(rows[rows["value"].notna()])
+        metric = headline_metric(rows[rows["value"].notna()], preferred.get(task))
         col = f"{task} ({metric})" if metric else task
         cells: dict[str, str] = {}
         for iv, grp in rows.groupby("intervention", sort=False):
@@ -231,11 +235,16 @@ def to_html(table: pd.DataFrame, pivot: pd.DataFrame, images: list[str]) -> str:
     return "".join(parts)
 
 
-def write_leaderboard(output_dirs: list[Path], dest: Path, report_writers: dict | None = None) -> tuple[pd.DataFrame, list[Path]]:
+def preferred_metrics(cells: Iterable[dict]) -> dict[str, str]:
+    """Task -> headline metric declared by the task (recorded in its cells)."""
+    return {c["task"]: c["headline_metric"] for c in cells if c.get("headline_metric")}
+
+
+def write_leaderboard(output_dirs: list[Path], dest: Path, report_writers: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
     """Build the table from the cell files under ``output_dirs`` and write it (and plots) to ``dest``."""
     cells = list(iter_cells(output_dirs))
     table = build_table(cells)
-    pivot = headline(table)
+    pivot = headline(table, preferred_metrics(cells))
     written: list[Path] = []
     for name, fn in (report_writers or {}).items():
         try:
@@ -250,4 +259,4 @@ def write_leaderboard(output_dirs: list[Path], dest: Path, report_writers: dict 
     atomic_write_text(md_path, md)
     images = sorted(str(p.relative_to(dest)) for p in written if p.suffix == ".png" and p.is_relative_to(dest))
     atomic_write_text(html_path, to_html(table, pivot, images))
-    return table, [csv_path, md_path, html_path, *written]
+    return table, pivot, [csv_path, md_path, html_path, *written]

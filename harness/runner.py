@@ -277,6 +277,7 @@ class MatrixRunner:
             },
             "task": cell.task,
             "family": info.family,
+            "headline_metric": self.catalog.metadata(cell.task).get("headline"),
             "subtasks": list(info.subtasks),
             "limit": self.spec.limit,
             "results": results,

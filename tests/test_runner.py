@@ -105,7 +105,7 @@ def test_matrix_cells_resume_and_table(host, tiny_handle, tmp_path):
     again = make_runner(host, tiny_handle, out, ["none", "sbs"]).run()
     assert again.ran == [] and len(again.skipped) == 6
 
-    table, files = write_leaderboard([out], out)
+    table, _, files = write_leaderboard([out], out)
     assert {"intervention", "task", "metric", "value", "delta_vs_none"} <= set(table.columns)
     csv = pd.read_csv(out / "leaderboard.csv")
     na = csv[(csv.intervention == "sbs") & (csv.task == "toy_other")]
@@ -134,7 +134,7 @@ def test_restoring_weights_intervention_passes_check(host, tiny_handle, tmp_path
 def test_replicate_rows_get_a_summary(host, tiny_handle, tmp_path):
     out = tmp_path / "out"
     make_runner(host, tiny_handle, out, ["none", "replicated:seed=0:3"], tasks="toy_mc").run()
-    table, _ = write_leaderboard([out], out)
+    table, _, _ = write_leaderboard([out], out)
     summ = table[table.status == "summary"]
     assert list(summ.intervention.unique()) == ["replicated [mean of 3]"]
     row = summ[summ.metric == "acc"].iloc[0]
@@ -148,8 +148,8 @@ def test_shards_merge_to_the_full_table(host, tiny_handle, tmp_path):
     make_runner(host, tiny_handle, full, ["none", "sbs"], tasks="toy_mc,toy_gen").run()
     make_runner(host, tiny_handle, a, ["none", "sbs"], tasks="toy_mc,toy_gen", shard="1/2").run()
     make_runner(host, tiny_handle, b, ["none", "sbs"], tasks="toy_mc,toy_gen", shard="2/2").run()
-    t_full, _ = write_leaderboard([full], full)
-    t_merged, _ = write_leaderboard([a, b], tmp_path)
+    t_full, _, _ = write_leaderboard([full], full)
+    t_merged, _, _ = write_leaderboard([a, b], tmp_path)
     cols = ["intervention", "task", "subtask", "metric", "value"]
     key = lambda t: t[cols].sort_values(cols).reset_index(drop=True)  # noqa: E731
     pd.testing.assert_frame_equal(key(t_full), key(t_merged))
