@@ -330,7 +330,7 @@ def test_report_writer(run_ctx, shared_data, tmp_path):
 
     import pandas as pd
 
-    from tom_harness.plugins.localizer.report import write_reports
+    from tom_harness.plugins.localizer.report import selection_by_layer, write_reports
 
     tmap_mod.clear_memo()
     ctx = replace(run_ctx, output_dir=tmp_path)
@@ -341,7 +341,16 @@ def test_report_writer(run_ctx, shared_data, tmp_path):
         cells.append({"intervention": {"name": "localizer", "id": f"iv{i}", "label": iv.label(),
                                        "params": iv.values}, "metadata": iv.cell_metadata()})
     assert (tmp_path / cells[0]["metadata"]["tmap_file"]).exists()
+    by_layer = selection_by_layer(cells)
+    assert sorted(by_layer) == ["localizer:pct=10", "localizer:pct=10,select=random"]
+    assert all(abs(sum(v) / len(v) - 100 * int(0.1 * 64) / 64) < 1e-9 for v in by_layer.values())
     written = write_reports(tmp_path, pd.DataFrame(), cells)
     names = sorted(p.name for p in written)
     assert "localizer_units_per_layer.png" in names and any(n.startswith("tmap_tom_abs_mean") for n in names)
     assert all(p.stat().st_size > 1000 for p in written)
+
+
+def test_labels_show_seeds_only_for_random_draws():
+    assert _make(select="top").label() == "localizer"
+    assert _make(select="random", seeds=3).label() == "localizer:select=random,seeds=3"
+    assert _make(select="random", seeds=3).group_label() == "localizer:select=random"

@@ -73,6 +73,11 @@ class LocalizerIntervention(Intervention):
             return self.values[key]
         return next(p.default for p in self.params if p.name == key)
 
+    def replicate_params(self) -> list[str]:
+        """``seeds`` makes replicate draws only for random selections; elsewhere it changes
+        nothing, so it is neither shown in the label nor summarised."""
+        return super().replicate_params() if self._value("select") == "random" else []
+
     def settings(self):
         return resolve_settings(self._value("network"), self._value("stat"), self._value("pooling"),
                                 self._value("paper"))

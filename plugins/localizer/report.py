@@ -43,9 +43,11 @@ def export_tmap(output_dir: Path, tmap: "TMap", settings: dict[str, Any]) -> Pat
     return path
 
 
-def _condition(params: dict[str, Any]) -> str:
-    shown = [f"{k}={v}" for k, v in sorted(params.items()) if k not in ("seeds", "batch_size")]
-    return ",".join(shown)
+def _condition(label: str) -> str:
+    """The row label without its seed, so random draws of one condition share a heat-map row."""
+    name, _, rest = label.partition(":")
+    kept = [p for p in rest.split(",") if p and not p.startswith("seeds=")]
+    return name + (":" + ",".join(kept) if kept else "")
 
 
 def selection_by_layer(cells: list[dict]) -> dict[str, list[float]]:
@@ -59,7 +61,7 @@ def selection_by_layer(cells: list[dict]) -> dict[str, list[float]]:
             continue
         seen.add(iv.get("id"))
         hidden = meta["hidden_size"]
-        sums[_condition(iv.get("params", {}))].append([100.0 * c / hidden for c in meta["units_per_layer"]])
+        sums[_condition(str(iv.get("label", "localizer")))].append([100.0 * c / hidden for c in meta["units_per_layer"]])
     return {cond: [sum(col) / len(rows) for col in zip(*rows)] for cond, rows in sums.items()}
 
 
