@@ -123,52 +123,73 @@ def main() -> None:
         print(f"Fisher maps: {maps_s:.1f} s total (incl. tokenising, caching to disk)")
         for which, info in first.metadata["maps"].items():
             print(f"  {which:8s} {info['samples']} samples, {info['tokens']} tokens, {info['seconds']:.1f} s, "
-                  f"{info['tokens_per_second']:.0f} tokens/s")
+                  f"{info['tokens_per_second']:.1f} tokens/s; {info['seconds'] / max(1, info['samples']):.1f} s/sample")
         print(f"  peak RSS during maps: {peak_rss_mb():.0f} MB ({'reset before' if exact_peak else 'process peak'}; "
               f"{rss_before:.0f} MB before)")
         print(f"  mask at m={grid[-1]:g}: {first.metadata['weights_perturbed']} weights of "
               f"{first.metadata['weights_scored']} scored; by role {first.metadata['weights_perturbed_by_role']}")
 
-        # 2. harness way
+        # 2. harness way: prepare (mask from the memoised maps), perturb in place, eval, restore
         before = snapshot(model)
+        phases = {"harness": {"mask": 0.0, "edit": 0.0, "eval": 0.0}, "reload": {"mask": 0.0, "edit": 0.0, "eval": 0.0}}
+        harness_ppl, counts = [], []
         t0 = time.perf_counter()
-        harness_ppl = []
-        plans = {}
         for m in grid:
+            t = time.perf_counter()
             iv = GradMask(m=m, **common)
             iv.prepare(ctx)
-            plans[m] = iv.plan
+            counts.append(iv.metadata["weights_perturbed"])
+            t1 = time.perf_counter()
             iv.apply(ctx)
+            t2 = time.perf_counter()
             harness_ppl.append(perplexity(model, windows))
+            t3 = time.perf_counter()
             iv.remove(ctx)
+            ph = phases["harness"]
+            ph["mask"] += t1 - t
+            ph["edit"] += (t2 - t1) + (time.perf_counter() - t3)
+            ph["eval"] += t3 - t2
         harness_s = time.perf_counter() - t0
         assert compare(before, model)["ok"], "model not restored"
 
-        # 3. save-and-reload per point
+        # 3. the released pipeline's way: same mask, then save the edited model and reload it
         t0 = time.perf_counter()
         reload_ppl = []
         for m in grid:
+            t = time.perf_counter()
+            iv = GradMask(m=m, **common)
+            iv.prepare(ctx)
+            t1 = time.perf_counter()
             out = work / f"m_{m:g}"
-            saved = apply_plan(model, plans[m], "mean", 0.0)["saved"]
+            saved = apply_plan(model, iv.plan, "mean", 0.0)["saved"]
             save_plain(model, out)
             handle.tokenizer.save_pretrained(out)
             restore_saved(model, saved)
             reloaded = AutoModelForCausalLM.from_pretrained(out, dtype=next(model.parameters()).dtype).eval()
+            t2 = time.perf_counter()
             reload_ppl.append(perplexity(reloaded, windows))
+            t3 = time.perf_counter()
             del reloaded
             gc.collect()
             shutil.rmtree(out)
+            ph = phases["reload"]
+            ph["mask"] += t1 - t
+            ph["edit"] += (t2 - t1) + (time.perf_counter() - t3)
+            ph["eval"] += t3 - t2
         reload_s = time.perf_counter() - t0
         assert compare(before, model)["ok"], "model not restored"
 
         print(f"\nsweep of {len(grid)} points, eval = perplexity on {args.eval_windows} x {args.eval_seqlen} tokens")
         print(f"{'m':>10} {'weights':>8} {'ppl (in place)':>15} {'ppl (reload)':>13}")
-        for m, a, b in zip(grid, harness_ppl, reload_ppl):
-            print(f"{m:10.3g} {sum(e.index.numel() for e in plans[m]):8d} {a:15.4f} {b:13.4f}")
+        for m, n, a, b in zip(grid, counts, harness_ppl, reload_ppl):
+            print(f"{m:10.3g} {n:8d} {a:15.4f} {b:13.4f}")
         same = all(abs(a - b) <= 1e-6 * max(1.0, abs(a)) for a, b in zip(harness_ppl, reload_ppl))
         print(f"perplexities agree: {same}")
         print(f"harness (in place): {harness_s:.2f} s  ({harness_s / len(grid):.2f} s/point)")
         print(f"save + reload:      {reload_s:.2f} s  ({reload_s / len(grid):.2f} s/point)")
+        for way, ph in phases.items():
+            print(f"  {way:8s} per point: mask {ph['mask'] / len(grid):.2f} s, edit/save/load {ph['edit'] / len(grid):.2f} s, "
+                  f"eval {ph['eval'] / len(grid):.2f} s")
         print(f"ratio reload / in place: {reload_s / harness_s:.2f}x")
         print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     finally:

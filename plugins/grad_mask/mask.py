@@ -31,21 +31,27 @@ def k_for(m: float, numel: int) -> int:
     return max(0, int(m * numel))
 
 
-def top_set(scores: torch.Tensor, k: int, tie_rule: str = "paper") -> torch.Tensor:
-    """Boolean mask (flat) of the top-k entries of ``scores`` under ``tie_rule``."""
+def top_indices(scores: torch.Tensor, k: int, tie_rule: str = "paper") -> torch.Tensor:
+    """Sorted flat indices of the top-k entries of ``scores`` under ``tie_rule``.
+
+    Works from ``torch.topk`` alone (no N-sized boolean mask): every entry strictly above the
+    k-th value is among the k returned, so only ties at the k-th value need a scan (exact rule).
+    """
     flat = scores.reshape(-1)
-    out = torch.zeros(flat.numel(), dtype=torch.bool)
     if k <= 0:
-        return out
+        return torch.zeros(0, dtype=torch.long)
     k = min(k, flat.numel())
+    values, idx = torch.topk(flat, k)
+    threshold = values[-1]
+    above = idx[values > threshold]
     if tie_rule == "paper":
-        threshold = torch.topk(flat, k).values[-1]
-        return (flat > threshold).cpu()
-    if tie_rule == "exact":
-        order = torch.sort(flat, descending=True, stable=True).indices[:k]
-        out[order.cpu()] = True
-        return out
-    raise ValueError(f"tie_rule must be one of {TIE_RULES}, got {tie_rule!r}")
+        chosen = above
+    elif tie_rule == "exact":
+        tied = torch.nonzero(flat == threshold).reshape(-1)  # ascending: lower index wins
+        chosen = torch.cat([above, tied[: k - above.numel()]])
+    else:
+        raise ValueError(f"tie_rule must be one of {TIE_RULES}, got {tie_rule!r}")
+    return torch.sort(chosen.cpu()).values
 
 
 def select(
@@ -54,12 +60,12 @@ def select(
 ) -> torch.Tensor:
     """Sorted flat indices of M = topk(T) minus topk(C) (or topk(T) alone) for one matrix."""
     k = k_for(m, tom.numel())
-    chosen = top_set(tom, k, tie_rule)
-    if exclude_generic and k > 0:
+    chosen = top_indices(tom, k, tie_rule)
+    if exclude_generic and chosen.numel():
         if generic is None or generic.shape != tom.shape:
             raise ValueError("exclude_generic needs a generic map of the same shape")
-        chosen &= ~top_set(generic, k, tie_rule)
-    return torch.nonzero(chosen).reshape(-1)
+        chosen = chosen[~torch.isin(chosen, top_indices(generic, k, tie_rule))]
+    return chosen
 
 
 def _seed_for(seed: int, name: str) -> int:
