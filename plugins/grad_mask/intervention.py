@@ -91,6 +91,11 @@ class GradMask(Intervention):
         self.plan: list[PlanEntry] = []
         self._saved: list | None = None
 
+    def replicate_params(self) -> list[str]:
+        """``control_seed`` makes replicate draws only for the random control; for the Fisher
+        mask it changes nothing, so it is neither shown in the label nor summarised."""
+        return super().replicate_params() if self._v("control") == "random" else []
+
     def _v(self, key: str) -> Any:
         if key in self.values:
             return self.values[key]
