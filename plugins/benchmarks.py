@@ -1,6 +1,11 @@
 """Built-in benchmark plugin: registers the ``task_yamls`` folder (ToMi, Hi-ToM, FANToM,
-sparse-ToM, WikiText-2 and the generated tomi_gen / hitom_gen) as an lm-eval task source."""
+sparse-ToM, WikiText-2 and the generated tomi_gen / hitom_gen) as an lm-eval task source, and
+the accuracy-by-ToM-order plot as a report writer."""
 from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
 
 from tom_harness.hookspecs import hookimpl
 from tom_harness.task_yamls import TASK_DIR
@@ -9,3 +14,42 @@ from tom_harness.task_yamls import TASK_DIR
 @hookimpl
 def register_task_sources(register):
     register(TASK_DIR)
+
+
+def plot_accuracy_by_order(output_dir: Path, table: pd.DataFrame, cells: list[dict]) -> list[Path]:
+    """``tom_order.png``: accuracy against ToM order (HiToM's ``acc_order0..4``), one line per
+    intervention and task, from each task's own (group-level) row. Nothing when no task has orders."""
+    if table.empty:
+        return []
+    rows = table[(table["subtask"] == table["task"]) & table["metric"].astype(str).str.fullmatch(r"acc_order\d+")]
+    rows = rows[rows["value"].notna() & rows["status"].isin(["ok", "summary"])]
+    if rows.empty:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    tasks = rows["task"].unique()
+    for (task, iv), grp in rows.groupby(["task", "intervention"], sort=False):
+        grp = grp.assign(order=grp["metric"].str.extract(r"(\d+)$")[0].astype(int)).sort_values("order")
+        label = iv if len(tasks) == 1 else f"{iv} ({task})"
+        ax.errorbar(grp["order"], grp["value"], yerr=grp["std"].where(grp["std"].notna(), grp["stderr"]),
+                    marker="o", capsize=3, label=label)
+    ax.set_xlabel("ToM order")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xticks(sorted(rows["metric"].str.extract(r"(\d+)$")[0].astype(int).unique()))
+    ax.set_title("Accuracy by ToM order")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(output_dir) / "tom_order.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return [path]
+
+
+@hookimpl
+def register_report_writers(register):
+    register("tom_order", plot_accuracy_by_order)
