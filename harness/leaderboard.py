@@ -144,6 +144,7 @@ def headline(table: pd.DataFrame, preferred: dict[str, str] | None = None) -> pd
         return pd.DataFrame()
     top = table[table["subtask"] == table["task"]]
     ivs = list(dict.fromkeys(top["intervention"]))
+    ivs.sort(key=lambda iv: iv != "none")  # baseline first, the rest in table order
     columns: dict[str, dict[str, str]] = {}
     for task, rows in top.groupby("task", sort=False):
         metric = headline_metric(rows[rows["value"].notna()], preferred.get(task))
