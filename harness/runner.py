@@ -158,6 +158,7 @@ class MatrixRunner:
 
     def _run_cells(self, todo: list[Cell], summary: RunSummary) -> None:
         handle = self._load()
+        self._warn_chat_template(handle, todo)
         wrapper = InterventionLM(handle.lm)
         wrapper.task_info = self.catalog.info
         caller = ModelCaller(
@@ -180,6 +181,17 @@ class MatrixRunner:
                 prepared[cell.iv_id] = time.time() - t0
             self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
             summary.ran.append((iv.label(), cell.task))
+
+    def _warn_chat_template(self, handle: ModelHandle, todo: list[Cell]) -> None:
+        """Instruct models often end at once on raw prompts (0 generated tokens, accuracy 0)."""
+        if self.spec.apply_chat_template or not getattr(handle.tokenizer, "chat_template", None):
+            return
+        gen = sorted({c.task for c in todo if "generate_until" in self.catalog.info(c.task).output_types})
+        if gen:
+            log.warning(
+                "%s has a chat template but --apply_chat_template is off; instruct models often "
+                "answer nothing on raw prompts. Generation tasks affected: %s", handle.name, ", ".join(gen),
+            )
 
     def _run_one(self, cell: Cell, ctx: RunContext, wrapper: InterventionLM, baseline: list, prep_s: float) -> None:
         import lm_eval
