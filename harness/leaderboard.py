@@ -137,14 +137,16 @@ def headline_metric(rows: pd.DataFrame, preferred: str | None = None) -> str | N
     return metrics[0] if metrics else None
 
 
-def headline(table: pd.DataFrame, preferred: dict[str, str] | None = None) -> pd.DataFrame:
-    """One value per (intervention, task): the task's own row, in its headline metric."""
-    preferred = preferred or {}
+def headline(table: pd.DataFrame, preferred: dict[str, str] | None = None,
+             order: dict[str, int] | None = None) -> pd.DataFrame:
+    """One value per (intervention, task): the task's own row, in its headline metric; rows in
+    matrix order (``order``: label -> row), the baseline first."""
+    preferred, order = preferred or {}, order or {}
     if table.empty:
         return pd.DataFrame()
     top = table[table["subtask"] == table["task"]]
     ivs = list(dict.fromkeys(top["intervention"]))
-    ivs.sort(key=lambda iv: iv != "none")  # baseline first, the rest in table order
+    ivs.sort(key=lambda iv: (iv != "none", order.get(iv.split(" [mean of")[0], 10**6)))
     columns: dict[str, dict[str, str]] = {}
     for task, rows in top.groupby("task", sort=False):
         metric = headline_metric(rows[rows["value"].notna()], preferred.get(task))
@@ -236,6 +238,16 @@ def to_html(table: pd.DataFrame, pivot: pd.DataFrame, images: list[str]) -> str:
     return "".join(parts)
 
 
+def row_order(cells: Iterable[dict]) -> dict[str, int]:
+    """Label (and group label) -> the row's position in its matrix, for display order."""
+    order: dict[str, int] = {}
+    for c in cells:
+        iv = c["intervention"]
+        for key in (iv["label"], iv.get("group_label", iv["label"])):
+            order[key] = min(order.get(key, 10**6), int(iv.get("row", 10**6)))
+    return order
+
+
 def preferred_metrics(cells: Iterable[dict]) -> dict[str, str]:
     """Task -> headline metric declared by the task (recorded in its cells)."""
     return {c["task"]: c["headline_metric"] for c in cells if c.get("headline_metric")}
@@ -245,7 +257,7 @@ def write_leaderboard(output_dirs: list[Path], dest: Path, report_writers: dict 
     """Build the table from the cell files under ``output_dirs`` and write it (and plots) to ``dest``."""
     cells = list(iter_cells(output_dirs))
     table = build_table(cells)
-    pivot = headline(table, preferred_metrics(cells))
+    pivot = headline(table, preferred_metrics(cells), row_order(cells))
     written: list[Path] = []
     for name, fn in (report_writers or {}).items():
         try:

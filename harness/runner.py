@@ -33,6 +33,7 @@ class Cell:
     intervention: Intervention
     iv_id: str
     task: str
+    row: int = 0  # position of the intervention row in the matrix (table order)
 
 
 @dataclass
@@ -69,7 +70,7 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 
 def plan_cells(ivs: list[Intervention], tasks: list[str], shard: tuple[int, int]) -> list[Cell]:
     k, n = shard
-    cells = [Cell(iv, intervention_id(iv.label()), t) for iv in ivs for t in tasks]
+    cells = [Cell(iv, intervention_id(iv.label()), t, row) for row, iv in enumerate(ivs) for t in tasks]
     return [c for i, c in enumerate(cells) if i % n == k - 1]
 
 
@@ -285,7 +286,7 @@ class MatrixRunner:
             "model_fingerprint": self.handle.fingerprint if self.handle else None,
             "intervention": {
                 "name": iv.name, "label": iv.label(), "group_label": iv.group_label(), "id": cell.iv_id,
-                "kind": iv.kind, "params": iv.values, "replicate_params": iv.replicate_params(),
+                "kind": iv.kind, "params": iv.values, "replicate_params": iv.replicate_params(), "row": cell.row,
             },
             "task": cell.task,
             "family": info.family,
