@@ -91,7 +91,18 @@ class Intervention:
         return self.name + (":" + ",".join(shown) if shown else "")
 
     def replicate_params(self) -> list[str]:
-        return [p.name for p in self.params if p.replicate]
+        """Parameters whose values are draws of one condition (see ``Param.replicate_when``)."""
+        defaults = {p.name: p.default for p in self.params}
+        out = []
+        for p in self.params:
+            if not p.replicate:
+                continue
+            if p.replicate_when is not None:
+                key, wanted = p.replicate_when
+                if self.values.get(key, defaults.get(key)) != wanted:
+                    continue
+            out.append(p.name)
+        return out
 
     def group_label(self) -> str:
         """The label without replicate parameters: rows sharing it are draws of one condition."""

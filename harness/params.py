@@ -39,6 +39,9 @@ class Param:
     help: str = ""
     choices: tuple[str, ...] | None = None
     replicate: bool = False
+    #: ``(other_param, value)``: the parameter is a replicate only when ``other_param == value``
+    #: (e.g. a seed that matters only for a random control); otherwise it is an ordinary one
+    replicate_when: tuple[str, Any] | None = None
     minimum: float | None = None
     maximum: float | None = None
 

@@ -52,3 +52,18 @@ def test_bad_values_name_the_key(text, needle):
 def test_semicolon_separator_for_model_args():
     spec = parse_spec("x:m=1e-5;control=random", pair_sep=";")
     assert spec.raw == {"m": "1e-5", "control": "random"}
+
+
+def test_replicate_when_limits_replicates_to_one_setting():
+    from tom_harness.interventions import Intervention
+
+    class Ctl(Intervention):
+        name = "ctl"
+        params = (Param("control", "str", "none", choices=("none", "random")),
+                  Param("seed", "int", 0, replicate=True, replicate_when=("control", "random")))
+
+    assert Ctl(control="none", seed=0).replicate_params() == []
+    assert Ctl(control="none", seed=0).label() == "ctl"
+    rnd = Ctl(control="random", seed=0)
+    assert rnd.replicate_params() == ["seed"] and rnd.label() == "ctl:control=random,seed=0"
+    assert rnd.group_label() == "ctl:control=random"

@@ -74,7 +74,8 @@ class GradMask(Intervention):
     params = (
         Param("m", "float", 1e-5, "fraction of each matrix ranked (k = floor(m*N)); paper: 1e-5", minimum=0.0, maximum=1.0),
         Param("control", "str", "none", "none: Fisher mask; random: same count per matrix, uniform", choices=("none", "random")),
-        Param("control_seed", "int", 0, "seed of the random control", replicate=True, minimum=0),
+        Param("control_seed", "int", 0, "seed of the random control", replicate=True,
+              replicate_when=("control", "random"), minimum=0),
         Param("exclude_generic", "bool", True, "drop entries also in the generic top-k (paper); false: ToM-only"),
         Param("perturb", "str", "mean", "mean: mean of the matrix's other entries (paper); zero", choices=PERTURBS),
         Param("scale", "float", 0.0, "new = base + scale*(old - base); paper default 0"),
@@ -90,11 +91,6 @@ class GradMask(Intervention):
         super().__init__(**values)
         self.plan: list[PlanEntry] = []
         self._saved: list | None = None
-
-    def replicate_params(self) -> list[str]:
-        """``control_seed`` makes replicate draws only for the random control; for the Fisher
-        mask it changes nothing, so it is neither shown in the label nor summarised."""
-        return super().replicate_params() if self._v("control") == "random" else []
 
     def _v(self, key: str) -> Any:
         if key in self.values:

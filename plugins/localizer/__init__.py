@@ -47,7 +47,7 @@ class LocalizerIntervention(Intervention):
         Param("select", "str", "top", "top t, bottom (most negative) t, both tails (|t|), middle "
               "(t nearest the mean) or random units", choices=SELECTIONS),
         Param("seeds", "int", 0, "seed of the random draw (select=random); a range gives one row per draw",
-              replicate=True, minimum=0),
+              replicate=True, replicate_when=("select", "random"), minimum=0),
         Param("stat", "str", "abs", "t on absolute activations (both papers' original method) or on "
               "signed ones (ToMechanisms' revised method)", choices=STATS),
         Param("pooling", "str", "auto", "token pooling: auto (the chosen paper's), mean, "
@@ -72,11 +72,6 @@ class LocalizerIntervention(Intervention):
         if key in self.values:
             return self.values[key]
         return next(p.default for p in self.params if p.name == key)
-
-    def replicate_params(self) -> list[str]:
-        """``seeds`` makes replicate draws only for random selections; elsewhere it changes
-        nothing, so it is neither shown in the label nor summarised."""
-        return super().replicate_params() if self._value("select") == "random" else []
 
     def settings(self):
         return resolve_settings(self._value("network"), self._value("stat"), self._value("pooling"),
