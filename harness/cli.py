@@ -20,7 +20,7 @@ log = logging.getLogger("tom_harness")
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="matrix YAML whose keys are these flags' names; flags override it")
-    p.add_argument("--model", help="backend: hf (default) or vllm")
+    p.add_argument("--model", help="backend: hf (default), vllm, or one a plugin registers (`tom-harness list models`)")
     p.add_argument("--model_args", help="k=v,k2=v2; pretrained=<alias|path|hub id> (default smollm2-135m)")
     p.add_argument("--tasks", "-t", help="comma-separated task or group names (see `tom-harness list`)")
     p.add_argument("--interventions", "-i", nargs="+", metavar="SPEC",
@@ -156,7 +156,10 @@ def cmd_list(args: argparse.Namespace) -> int:
                 flag = " [replicate]" if p.replicate else ""
                 print(f"      {p.name}: {p.describe_type()} = {p.default!r}{flag}  {p.help}")
     if what in ("all", "models"):
-        print("Model aliases:")
+        print("Model backends (--model):")
+        for name, backend in sorted(host.backends.items()):
+            print(f"  {name}  {backend.description}  (from {backend.plugin})")
+        print("Model aliases (--model_args pretrained=...):")
         for name, alias in sorted(host.model_aliases.items()):
             print(f"  {name}  {alias.description}  (from {alias.plugin})")
     if what in ("all", "tasks"):

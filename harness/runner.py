@@ -121,9 +121,10 @@ class MatrixRunner:
     # -- planning ----------------------------------------------------------------------------
     def prepare_plan(self) -> list[Cell]:
         ivs = expand_interventions(self.host, self.spec.interventions)
-        if self.handle is None:  # a mistyped alias fails now, not after the tasks have loaded
+        if self.handle is None:  # a mistyped backend or alias fails now, not after the tasks load
             from .models import resolve_model_args
 
+            self.host.backend(self.spec.model)
             resolve_model_args(self.host, self.spec.model_args)
         self.catalog.resolve(self.spec.tasks)
         for t in self.spec.tasks:
