@@ -21,27 +21,39 @@ def short_type(question_type: str) -> str:
     return "_".join(question_type.split(":")[1:])
 
 
+def choice_fields(q: dict, kind: str, rng: random.Random) -> tuple[list[str], str, list[str]]:
+    """(choices, gold, gold_list) of one question, drawing exactly one two-element shuffle.
+
+    EnigmaToM (``MaskToMEvaluator.__order_mc_questions``) shuffles ``[str(wrong), str(correct)]``
+    (``_`` -> space) for every question that has a wrong answer, and ``[correct, other]`` for
+    yes/no questions, so every question advances the stream by one 2-way shuffle. Belief
+    questions show that order (gold = the correct answer's letter); list questions' shuffle is
+    discarded (the original displayed ``str(list(set(names)))``, whose order is not
+    reproducible) and the names are shown sorted; yes/no questions discard it too.
+    """
+    correct, wrong = q["correct_answer"], q.get("wrong_answer")
+    if wrong is None:
+        pair = [str(correct), "yes" if str(correct) == "no" else "no"]
+    else:
+        pair = [str(wrong).replace("_", " "), str(correct).replace("_", " ")]
+    rng.shuffle(pair)
+    if kind.startswith("belief"):
+        return pair, LETTERS[pair.index(str(correct).replace("_", " "))], []
+    if kind.endswith("_list"):
+        return sorted({str(n) for n in list(correct) + list(wrong or [])}), "", [str(n) for n in correct]
+    return [], str(correct).strip().lower(), []
+
+
 def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
-    """One doc per question; one ``shuffle`` per question in file order (EnigmaToM style)."""
+    """One doc per question; ``random.Random(seed)`` once per file (EnigmaToM seeds once per
+    seed file with that file's seed), then one shuffle per question in file order."""
     rng = random.Random(seed if seed >= 0 else 0)
     rows = []
     for conv_id, conv in data.items():
         for qi, q in enumerate(conv["questions"]):
             kind = short_type(q["question_type"])
-            correct, wrong = q["correct_answer"], q.get("wrong_answer")
-            choices: list[str] = []
-            gold, gold_list = "", []
-            if kind.startswith("belief"):
-                choices = [str(wrong), str(correct)]
-                rng.shuffle(choices)
-                gold = LETTERS[choices.index(str(correct))]
-            elif kind.endswith("_list"):
-                choices = sorted({str(n) for n in list(correct) + list(wrong or [])})
-                rng.shuffle(choices)
-                gold_list = [str(n) for n in correct]
-            else:
-                rng.shuffle(["yes", "no"])  # keeps the per-question draw sequence
-                gold = str(correct).strip().lower()
+            correct = q["correct_answer"]
+            choices, gold, gold_list = choice_fields(q, kind, rng)
             rows.append({
                 "story_id": str(conv_id), "q_index": qi, "dataset": dataset, "seed": seed,
                 "narrative": conv["narrative"], "question": q["question"],
