@@ -16,8 +16,9 @@ from tom_harness.task_yamls._common import read_json, to_dataset_dict
 CONTENTS = ("false_belief", "correct_label", "informed", "open_container")
 TRANSFER = ("false_belief", "no_transfer", "informed", "present")
 
-# Condition sentences; items 1 (a hard drive) and 17 (CDs) need their own wording.
-_CLOSED = {1: "XNAM does not connect to the CX and does not explore its contents. XNAM reads the label on the CX.",
+# Condition sentences; items 1 (a hard drive) and 17 (CDs) need their own wording. Item 1's
+# closed sentence keeps the released code's trailing space (a double space before the probe).
+_CLOSED = {1: "XNAM does not connect to the CX and does not explore its contents. XNAM reads the label on the CX. ",
            17: "XNAM does not open the box and does not listen to any of the CDs. XNAM reads the label."}
 _OPENED = {1: "XNAM connects to the CX and explores its contents. XNAM reads the label on the CX.",
            17: "XNAM puts one in a CD player and listens to the songs. XNAM reads the label."}
