@@ -8,26 +8,18 @@ per question, conversations and questions in file order.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import random
 import string
 
 import pytest
 
-from tom_harness.task_yamls import TASK_DIR
+from .task_utils import load_utils
 
 SEEDS = (12, 42, 96, 2012, 2024)
 
 
-def _fantom():
-    spec = importlib.util.spec_from_file_location("tomh_test_fantom_choices", TASK_DIR / "fantom" / "utils.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-fantom = _fantom()
+fantom = load_utils("fantom")
 
 
 def _seed_file(shared_data, seed: int) -> dict:

@@ -3,7 +3,6 @@ encode-theory-of-mind, ``ToM_and_perplexity_evaluation.py``): item 1's trailing 
 scoring an answer that starts with a blank line."""
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -11,15 +10,10 @@ import yaml
 
 from tom_harness.task_yamls import TASK_DIR
 
-
-def _sparse():
-    spec = importlib.util.spec_from_file_location("tomh_test_sparse_scoring", TASK_DIR / "sparse_tom" / "utils.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from .task_utils import load_utils
 
 
-sparse = _sparse()
+sparse = load_utils("sparse_tom")
 
 
 def _rows(shared_data):
