@@ -5,12 +5,10 @@ reports; each type also gets its own metric (``acc_<type>``).
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
-from tom_harness.task_yamls._common import (
-    LETTERS, as_int, extract, letter_of, lettered, read_json, to_dataset_dict,
-)
+from tom_harness.task_yamls._answers import LETTERS, extract, letter_of, name_list, yes_no
+from tom_harness.task_yamls._common import as_int, lettered, read_json, to_dataset_dict
 
 TYPES = ("belief_accessible", "belief_inaccessible", "answerability_list", "answerability_binary",
          "info_accessibility_list", "info_accessibility_binary")
@@ -95,21 +93,15 @@ def doc_to_target(doc: dict) -> str:
 
 # -- scoring ------------------------------------------------------------------------------------
 
-def _names(answer: str) -> set[str]:
-    """Fair list parsing: brackets, quotes, "and", newlines and duplicates are all tolerated."""
-    text = re.sub(r"[\[\]\(\)]", " ", answer)
-    parts = re.split(r",|;|\n|\band\b|&", text)
-    return {p.strip().strip("'\"`*.").strip().lower() for p in parts if p.strip().strip("'\"`*.").strip()}
-
-
 def fair_correct(answer: str, doc: dict) -> bool:
+    """Strict rules (``_answers``): one letter or option text; the exact set of names, each a
+    shown name; a standalone yes/no."""
     kind = doc["type"]
     if kind.startswith("belief"):
         return letter_of(answer, doc["choices"]) == doc["gold"]
     if kind.endswith("_list"):
-        return _names(answer) == {n.lower() for n in doc["gold_list"]}
-    words = re.findall(r"[a-z]+", answer.lower())
-    return bool(words) and words[0] in ("yes", "no") and words[0] == doc["gold"]
+        return name_list(answer, doc["choices"]) == {n.lower() for n in doc["gold_list"]}
+    return yes_no(answer) == doc["gold"]
 
 
 def paper_prediction(response: str) -> str | list[str]:
