@@ -116,20 +116,27 @@ def choose_option(answer: str, options: Sequence[str]) -> int | None:
 
     A letter counts only as a standalone token (``B``, ``b``, ``(B)``, ``B.``, ``B)``, ``B:``,
     ``**B**``, ``Option B``), optionally followed by the option's own text (``B. green bottle``);
-    anything else after it makes it an ordinary word ("I think ...", "A red box" when option A
-    is not "red box") or a hedge ("A or B"). Otherwise the answer must equal one option's text
-    (case, punctuation and a leading article ignored). Used for Hi-ToM, FANToM belief and any
-    two-way sentence choice (BigToM).
+    anything else after it makes it an ordinary word ("I think ...") or a hedge ("A or B").
+    Otherwise the answer must equal one option's text (case and punctuation ignored; a leading
+    article too, unless it could be a capital option letter: "A red box" is neither A nor "red
+    box" when A is not the red box). Used for Hi-ToM, FANToM belief and two-way sentence
+    choices (BigToM).
     """
     core = answer.strip().strip(_WRAP)
+    exact = [i for i, opt in enumerate(options) if norm_words(core) and norm_words(core) == norm_words(opt)]
+    if len(exact) == 1:
+        return exact[0]
     m = _LETTER.match(core)
-    if m and bool(m.group(1)) == bool(m.group(3)):
+    if m and (m.group(3) or not m.group(1)):  # "(B" is unbalanced; "B)" is a letter
         idx = LETTERS.find(m.group(2).upper())
         rest = m.group(4).strip().strip(_WRAP)
-        if 0 <= idx < len(options) and (not rest or _norm_option(rest) == _norm_option(options[idx])):
-            return idx
-    hits = [i for i, opt in enumerate(options) if _norm_option(core) and _norm_option(core) == _norm_option(opt)]
-    return hits[0] if len(hits) == 1 else None
+        if 0 <= idx < len(options):
+            if not rest or _norm_option(rest) == _norm_option(options[idx]):
+                return idx
+            if m.group(2).isupper():
+                return None
+    loose = [i for i, opt in enumerate(options) if _norm_option(core) and _norm_option(core) == _norm_option(opt)]
+    return loose[0] if len(loose) == 1 else None
 
 
 def letter_of(answer: str, options: Sequence[str]) -> str | None:
