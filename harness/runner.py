@@ -292,6 +292,7 @@ class MatrixRunner:
             "task": cell.task,
             "family": info.family,
             "headline_metric": self.catalog.metadata(cell.task).get("headline"),
+            "protocol": self.catalog.metadata(cell.task).get("protocol"),  # generation protocol: default | paper
             "subtasks": list(info.subtasks),
             "limit": self.spec.limit,
             "results": results,
