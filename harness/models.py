@@ -165,19 +165,8 @@ def load(host: Any, backend: str, model_args: dict, device: str | None = None, b
 
 
 def parse_model_args(text: str | dict | None) -> dict:
-    """``k=v,k2=v2`` (lm-eval style) into a dict; values stay strings except true/false/ints."""
-    if not text:
-        return {}
-    if isinstance(text, dict):
-        return dict(text)
-    out: dict[str, Any] = {}
-    for item in str(text).split(","):
-        if not item.strip():
-            continue
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise UsageError(f"--model_args: malformed item {item!r}; expected key=value")
-        value = value.strip()
-        low = value.lower()
-        out[key.strip()] = True if low == "true" else False if low == "false" else value
-    return out
+    """``k=v,k2=v2`` (lm-eval style) into a dict of typed values (see ``params.parse_kv``)."""
+    from .params import parse_kv
+    from .validate import MODEL_ARG_STR_KEYS
+
+    return parse_kv(text, "--model_args", keep_str=MODEL_ARG_STR_KEYS)
