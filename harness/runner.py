@@ -22,6 +22,7 @@ from .interventions import Intervention
 from .lm_wrapper import InterventionLM
 from .matrix import MatrixSpec
 from .plugin_host import PluginHost
+from .stack import is_checked
 from .tasks import TaskCatalog
 
 log = logging.getLogger("tom_harness")
@@ -202,7 +203,7 @@ class MatrixRunner:
 
         iv, handle = cell.intervention, ctx.handle
         caller = ctx.caller
-        caller.state = iv.label() if iv.kind in CHECKED_KINDS else ""
+        caller.state = iv.label() if is_checked(iv) else ""
         caller.take_stats()
         wrapper.take_counts()
         t_apply = time.time()
@@ -236,7 +237,7 @@ class MatrixRunner:
             wrapper.intervention = None
             iv.remove(ctx)
             handle.after_edit()
-            if iv.kind in CHECKED_KINDS:
+            if is_checked(iv):
                 t_check = time.time()
                 after = handle.apply_to_model(snapshot)
                 reports = [diff_snapshots(b, a) for b, a in zip(baseline, after)]
@@ -299,4 +300,6 @@ class MatrixRunner:
         }
 
     def _write_na(self, cell: Cell) -> None:
-        self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": f"{cell.intervention.name} does not apply to {self.catalog.info(cell.task).family}"}))
+        iv, info = cell.intervention, self.catalog.info(cell.task)
+        reason = iv.na_reason(info) if hasattr(iv, "na_reason") else f"{iv.name} does not apply to {info.family}"
+        self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": reason}))
