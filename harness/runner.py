@@ -25,11 +25,11 @@ from .locks import locked
 from .matrix import MatrixSpec
 from .params import DEFAULT_MAX_ROWS, MAX_ROWS
 from .plugin_host import PluginHost
+from .stack import is_checked
 from .tasks import TaskCatalog
 from .verify import applied
 
 log = logging.getLogger("tom_harness")
-CHECKED_KINDS = ("weights", "activations")
 
 
 @dataclass
@@ -227,7 +227,7 @@ class MatrixRunner:
 
         iv, handle = cell.intervention, ctx.handle
         caller = ctx.caller
-        caller.state = iv.label() if iv.kind in CHECKED_KINDS else ""
+        caller.state = iv.label() if is_checked(iv) else ""
         caller.take_stats()
         wrapper.take_counts()
         t_apply = time.time()
@@ -314,4 +314,6 @@ class MatrixRunner:
         }
 
     def _write_na(self, cell: Cell) -> None:
-        self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": f"{cell.intervention.name} does not apply to {self.catalog.info(cell.task).family}"}))
+        iv, info = cell.intervention, self.catalog.info(cell.task)
+        reason = iv.na_reason(info) if hasattr(iv, "na_reason") else f"{iv.name} does not apply to {info.family}"
+        self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": reason}))
