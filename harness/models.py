@@ -53,8 +53,7 @@ def resolve_model_args(host: Any, model_args: dict) -> dict:
         merged.setdefault("name", name)
         return merged
     looks_local = name.startswith((".", "/", "~")) or os.path.exists(os.path.expanduser(name))
-    if looks_local and not os.path.exists(os.path.expanduser(name)):
-        raise UsageError(f"model path {name} does not exist")
+    # whether a path holds a model is the backend's check (hf/vllm: validate.check_pretrained)
     if not looks_local and "/" not in name:
         # neither a path nor a hub id (org/name): most likely a mistyped alias
         raise unknown("model alias", name, host.model_aliases)
@@ -154,30 +153,33 @@ def handle_for_vllm(lm: Any, name: str, model_args: dict) -> ModelHandle:
 
 @hookimpl
 def register_backends(register):
-    register("hf", load_hf, "transformers in-process (GGUF and peft adapters included), through lm-eval's HFLM")
-    register("vllm", load_vllm, "vLLM engine through lm-eval's VLLM; weight edits via LLM.apply_model (GPU, extra 'vllm')")
+    from .validate import check_pretrained
+
+    register("hf", load_hf, "transformers in-process (GGUF and peft adapters included), through lm-eval's HFLM",
+             check=check_pretrained)
+    register("vllm", load_vllm, "vLLM engine through lm-eval's VLLM; weight edits via LLM.apply_model (GPU, extra 'vllm')",
+             check=check_pretrained)
+
+
+def resolve_for(host: Any, backend: str, model_args: dict) -> tuple[Any, dict]:
+    """The registered ``backend`` and its arguments, aliases resolved and checked by the
+    backend's ``check`` (so a bad model fails before any task loads); loads nothing."""
+    found = host.backend(backend)
+    args = resolve_model_args(host, model_args)
+    if found.check is not None:
+        found.check(args)
+    return found, args
 
 
 def load(host: Any, backend: str, model_args: dict, device: str | None = None, batch_size: Any = 1) -> ModelHandle:
     """Resolve aliases and load the model once with the registered ``backend``."""
-    loader = host.backend(backend).loader
-    return loader(resolve_model_args(host, model_args), device, batch_size)
+    found, args = resolve_for(host, backend, model_args)
+    return found.loader(args, device, batch_size)
 
 
 def parse_model_args(text: str | dict | None) -> dict:
-    """``k=v,k2=v2`` (lm-eval style) into a dict; values stay strings except true/false/ints."""
-    if not text:
-        return {}
-    if isinstance(text, dict):
-        return dict(text)
-    out: dict[str, Any] = {}
-    for item in str(text).split(","):
-        if not item.strip():
-            continue
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise UsageError(f"--model_args: malformed item {item!r}; expected key=value")
-        value = value.strip()
-        low = value.lower()
-        out[key.strip()] = True if low == "true" else False if low == "false" else value
-    return out
+    """``k=v,k2=v2`` (lm-eval style) into a dict of typed values (see ``params.parse_kv``)."""
+    from .params import parse_kv
+    from .validate import MODEL_ARG_STR_KEYS
+
+    return parse_kv(text, "--model_args", keep_str=MODEL_ARG_STR_KEYS)

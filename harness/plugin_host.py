@@ -73,6 +73,11 @@ class PluginHost:
 
     def build_interventions(self, spec_text: str, pair_sep: str = ",") -> list[Intervention]:
         """Parse, validate and expand one spec string into intervention instances (one per row)."""
+        from .stack import build_stack_rows
+
+        stacked = build_stack_rows(self, spec_text, pair_sep)  # a+b[+c]: one row per combination
+        if stacked is not None:
+            return stacked
         spec = parse_spec(spec_text, pair_sep)
         cls = self.intervention_class(spec.name)
         return [cls(**values) for values in expand(spec.name, cls.params, spec.raw)]
