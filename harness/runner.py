@@ -87,17 +87,6 @@ def plan_cells(ivs: list[Intervention], tasks: list[str], shard: tuple[int, int]
     return [c for i, c in enumerate(cells) if i % n == k - 1]
 
 
-def add_seed_spread(results: dict) -> None:
-    """Add the population std across seed subtasks to each seed group's results
-    (lm-eval groups can only average; the papers report mean ± std over seed files)."""
-    from .task_yamls._common import seed_summary
-
-    for group, stats in seed_summary(results).items():
-        entry = results.setdefault("results", {}).setdefault(group, {})
-        for key, value in stats.items():
-            entry.setdefault(key, value)
-
-
 def _quiet_git_hash() -> str | None:
     """lm-eval records the git hash of the working directory and lets git print 'fatal: not a
     git repository' on every cell outside one; same value, without the noise."""
@@ -258,7 +247,7 @@ class MatrixRunner:
         finally:
             wrapper.intervention = None
             self._unpin_context_length(handle, pinned)
-        add_seed_spread(results)
+        processed = self.host.process_results(results, self.catalog.info(cell.task))
         samples = results.pop("samples", None) or {}
         if samples and self.log_samples:
             self.out.write_samples(cell.iv_id, cell.task, samples)
@@ -266,6 +255,7 @@ class MatrixRunner:
             **iv.cell_metadata(),
             "requests": wrapper.take_counts(),
             "caller": caller.take_stats().as_dict(),
+            "result_processors": processed,
             "timing": {"prepare_s": round(prep_s, 3), "apply_s": round(t_eval - t_apply, 3), "eval_s": round(eval_s, 3)},
         }
         if restore:
