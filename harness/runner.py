@@ -299,4 +299,4 @@ class MatrixRunner:
         }
 
     def _write_na(self, cell: Cell) -> None:
-        self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": f"{cell.intervention.name} does not apply to {self.catalog.info(cell.task).family}"}))
+        self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": cell.intervention.na_reason(self.catalog.info(cell.task))}))
