@@ -70,6 +70,10 @@ def data_file(dataset: str, relpath: str, task_dir: str | os.PathLike | None = N
     looked = candidates(dataset, relpath, task_dir)
     for path in looked:
         if path.exists():
+            if not Path(relpath).is_absolute() and not relpath.startswith(("./", "../")):
+                from .datacheck import verify_data_file
+
+                verify_data_file(dataset, relpath, path)  # an edited seed file is reported, not scored
             return path
     raise DataMissingError(missing_advice(dataset, relpath, looked))
 
