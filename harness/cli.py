@@ -177,8 +177,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name in sorted(host.interventions):
             cls = host.interventions[name]
             print(f"  {name}  ({cls.kind}; from {host.intervention_plugin.get(name, '?')})  {cls.description}")
-            if cls.families:
-                print(f"      applies to: {', '.join(cls.families)}")
+            if cls.requirements_text():
+                print(f"      {cls.requirements_text()}")
             for p in cls.params:
                 flag = " [replicate]" if p.replicate else ""
                 print(f"      {p.name}: {p.describe_type()} = {p.default!r}{flag}  {p.help}")
