@@ -63,7 +63,7 @@ def stories_from_docs(docs: list[dict]) -> tuple[list[Story], list[int]]:
     for n, doc in enumerate(docs):
         dataset = doc_dataset(doc)
         sid = str(doc.get("story_id", n))
-        narrative = str(doc["narrative"])
+        narrative = str(doc.get("narrative") or "")  # none: a story with no events (warned about)
         key = story_key(dataset, sid, narrative)
         if key not in index:
             dialogue = is_dialogue(dataset)
