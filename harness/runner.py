@@ -69,6 +69,17 @@ def expand_interventions(host: PluginHost, specs: list[str], max_rows: int = DEF
     return rows
 
 
+def evaluate_kwargs(spec: MatrixSpec) -> dict[str, Any]:
+    """The ``simple_evaluate`` arguments that shape a cell's requests (shared with the dry run,
+    ``tom-harness prompts``, so both build the same prompts)."""
+    return dict(
+        limit=spec.limit, num_fewshot=spec.num_fewshot, batch_size=spec.batch_size, device=spec.device,
+        gen_kwargs=spec.gen_kwargs or None, apply_chat_template=spec.apply_chat_template,
+        system_instruction=spec.system_instruction, random_seed=spec.seed, numpy_random_seed=spec.seed,
+        torch_random_seed=spec.seed, fewshot_random_seed=spec.seed,
+    )
+
+
 def parse_shard(text: str | None) -> tuple[int, int]:
     if not text:
         return (1, 1)
@@ -231,17 +242,9 @@ class MatrixRunner:
                     model_args={"pretrained": handle.name, "intervention": iv.label()},
                     tasks=[self.catalog.load_spec(cell.task)],
                     task_manager=self.catalog.manager,
-                    limit=self.spec.limit,
-                    num_fewshot=self.spec.num_fewshot,
-                    batch_size=self.spec.batch_size,
-                    device=self.spec.device,
-                    gen_kwargs=self.spec.gen_kwargs or None,
-                    apply_chat_template=self.spec.apply_chat_template,
-                    system_instruction=self.spec.system_instruction,
                     log_samples=self.log_samples,
                     bootstrap_iters=self.spec.bootstrap_iters,
-                    random_seed=self.spec.seed, numpy_random_seed=self.spec.seed,
-                    torch_random_seed=self.spec.seed, fewshot_random_seed=self.spec.seed,
+                    **evaluate_kwargs(self.spec),
                 )
                 eval_s = time.time() - t_eval
         finally:
