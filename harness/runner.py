@@ -177,6 +177,11 @@ class MatrixRunner:
         for cell in bar:
             iv = cell.intervention
             bar.set_postfix_str(f"{iv.label()} × {cell.task}"[:60])
+            reason = iv.unavailable(ctx) if hasattr(iv, "unavailable") else None
+            if reason:  # e.g. an adapter on a vLLM engine started without LoRA support
+                self._write_na(cell, reason)
+                summary.not_applicable.append((iv.label(), cell.task))
+                continue
             if cell.iv_id not in prepared:
                 t0 = time.time()
                 iv.prepare(ctx)
@@ -299,7 +304,8 @@ class MatrixRunner:
             "written": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
 
-    def _write_na(self, cell: Cell) -> None:
+    def _write_na(self, cell: Cell, reason: str | None = None) -> None:
         iv, info = cell.intervention, self.catalog.info(cell.task)
-        reason = iv.na_reason(info) if hasattr(iv, "na_reason") else f"{iv.name} does not apply to {info.family}"
+        if reason is None:
+            reason = iv.na_reason(info) if hasattr(iv, "na_reason") else f"{iv.name} does not apply to {info.family}"
         self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": reason}))

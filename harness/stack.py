@@ -135,6 +135,14 @@ class Stack(Intervention):
         who = part.label() if part is not None else self.label()
         return f"{who} (part of {self.label()}) does not apply to {task.family}"
 
+    def unavailable(self, ctx: "RunContext") -> str | None:
+        """The first part's reason it cannot run on the loaded backend (see ``Adapter``)."""
+        for p in self.parts:
+            reason = p.unavailable(ctx) if hasattr(p, "unavailable") else None
+            if reason:
+                return f"{p.label()} (part of {self.label()}): {reason}"
+        return None
+
     # -- lifecycle ----------------------------------------------------------------------------
     def prepare(self, ctx: "RunContext") -> None:
         for p in self.parts:
