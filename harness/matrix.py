@@ -32,11 +32,13 @@ class MatrixSpec:
     bootstrap_iters: int = 1000
     include_path: list[str] = field(default_factory=list)
     plugins: list[str] = field(default_factory=list)
+    #: each generation request asked this many times (see harness/repeats.py)
+    repeats: int = 1
 
     #: fields that change the numbers; ``batch_size``/``device`` only change speed
     _IDENTITY = (
         "model", "model_args", "tasks", "interventions", "limit", "seed", "gen_kwargs",
-        "apply_chat_template", "system_instruction", "num_fewshot", "include_path",
+        "apply_chat_template", "system_instruction", "num_fewshot", "include_path", "repeats",
     )
 
     def validate(self) -> "MatrixSpec":
@@ -50,12 +52,15 @@ class MatrixSpec:
             raise UsageError("no tasks given: use --tasks name[,name...] (see `tom-harness list`)")
         if not self.interventions:
             raise UsageError("no interventions given: use --interventions none [SPEC ...]")
+        if self.repeats < 1:
+            raise UsageError(f"--repeats must be at least 1, got {self.repeats}")
         if self.limit is not None and self.limit <= 0:
             raise UsageError(f"--limit must be positive, got {self.limit}")
         return self
 
     def identity(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self._IDENTITY}
+        # repeats=1 is left out so matrices written before --repeats existed keep their hash
+        return {k: getattr(self, k) for k in self._IDENTITY if not (k == "repeats" and self.repeats == 1)}
 
     def fingerprint(self) -> str:
         return content_key(self.identity())
@@ -92,7 +97,7 @@ def _coerce(name: str, value: Any) -> Any:
         except ValueError:
             raise UsageError(f"--limit: expected a number, got {value!r}") from None
         return int(f) if f >= 1 and f.is_integer() else f
-    if name in ("seed", "num_fewshot", "bootstrap_iters") and value is not None:
+    if name in ("seed", "num_fewshot", "bootstrap_iters", "repeats") and value is not None:
         try:
             return int(value)
         except (TypeError, ValueError):

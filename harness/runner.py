@@ -22,6 +22,7 @@ from .interventions import Intervention
 from .lm_wrapper import InterventionLM
 from .matrix import MatrixSpec
 from .plugin_host import PluginHost
+from .repeats import RepeatingTaskManager, summarise
 from .stack import is_checked
 from .tasks import TaskCatalog
 
@@ -170,6 +171,7 @@ class MatrixRunner:
         ctx = RunContext(handle=handle, cache=self.cache, caller=caller, seed=self.spec.seed,
                          show_progress=self.progress, output_dir=self.out.root)
         wrapper.ctx = ctx
+        wrapper.sample_seed = self.spec.seed
         self.out.update_manifest(model=handle.name, model_fingerprint=handle.fingerprint, backend=handle.backend)
         baseline = handle.apply_to_model(snapshot)
         prepared: dict[str, float] = {}
@@ -217,13 +219,15 @@ class MatrixRunner:
         wrapper.intervention = iv
         restore: dict[str, Any] = {}
         pinned = self._pin_context_length(handle, cell.task)
+        n_rep = self.spec.repeats
+        manager = RepeatingTaskManager(self.catalog.manager, n_rep) if n_rep > 1 else self.catalog.manager
         try:
             t_eval = time.time()
             results = lm_eval.simple_evaluate(
                 model=wrapper,
                 model_args={"pretrained": handle.name, "intervention": iv.label()},
                 tasks=[self.catalog.load_spec(cell.task)],
-                task_manager=self.catalog.manager,
+                task_manager=manager,
                 limit=self.spec.limit,
                 num_fewshot=self.spec.num_fewshot,
                 batch_size=self.spec.batch_size,
@@ -250,6 +254,8 @@ class MatrixRunner:
                            "tensors_checked": sum(r["tensors_checked"] for r in reports)}
                 for r in reports:
                     raise_if_changed(r, iv.label())
+        if n_rep > 1:
+            summarise(results, n_rep)
         add_seed_spread(results)
         samples = results.pop("samples", None) or {}
         if samples and self.log_samples:
@@ -262,6 +268,8 @@ class MatrixRunner:
         }
         if restore:
             meta["restore_check"] = restore
+        if n_rep > 1:
+            meta["repeats"] = {"n": n_rep, "tasks": manager.repeated}
         if pinned is not None:
             meta["rolling_max_length"] = pinned[1]
         self.out.write_cell(self._cell_dict(cell, "ok", results, meta))
