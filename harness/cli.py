@@ -34,6 +34,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", help="documents per task (int), or a fraction < 1")
     p.add_argument("--seed", help="seed for python, numpy, torch and few-shot sampling (default 0)")
     p.add_argument("--gen_kwargs", help="generation overrides, k=v,k2=v2")
+    p.add_argument("--repeats", help="ask every generation request N times (with sampling gen_kwargs); "
+                   "tables show the mean, the majority vote and the spread across repeats")
     p.add_argument("--num_fewshot", help="few-shot examples per prompt")
     p.add_argument("--apply_chat_template", action="store_true", default=None, help="use the tokenizer's chat template")
     p.add_argument("--system_instruction", help="system prompt added to every request")
@@ -127,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         k: getattr(args, k) for k in (
             "model", "model_args", "tasks", "interventions", "limit", "seed", "batch_size", "device",
             "gen_kwargs", "apply_chat_template", "system_instruction", "num_fewshot", "bootstrap_iters",
-            "include_path",
+            "include_path", "repeats",
         )
     }
     data_dir = args.data_dir or config.pop("data_dir", None)

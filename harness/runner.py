@@ -25,6 +25,7 @@ from .locks import locked
 from .matrix import MatrixSpec
 from .params import DEFAULT_MAX_ROWS, MAX_ROWS
 from .plugin_host import PluginHost
+from .repeats import RepeatingTaskManager, summarise
 from .stack import is_checked
 from .tasks import TaskCatalog
 from .verify import applied
@@ -193,6 +194,7 @@ class MatrixRunner:
         ctx = RunContext(handle=handle, cache=self.cache, caller=caller, seed=self.spec.seed,
                          show_progress=self.progress, output_dir=self.out.root)
         wrapper.ctx = ctx
+        wrapper.sample_seed = self.spec.seed
         self.out.update_manifest(model=handle.name, model_fingerprint=handle.fingerprint, backend=handle.backend)
         baseline = handle.apply_to_model(snapshot)
         prepared: dict[str, float] = {}
@@ -200,6 +202,11 @@ class MatrixRunner:
         for cell in bar:
             iv = cell.intervention
             bar.set_postfix_str(f"{iv.label()} × {cell.task}"[:60])
+            reason = iv.unavailable(ctx) if hasattr(iv, "unavailable") else None
+            if reason:  # e.g. an adapter on a vLLM engine started without LoRA support
+                self._write_na(cell, reason)
+                summary.not_applicable.append((iv.label(), cell.task))
+                continue
             if cell.iv_id not in prepared:
                 t0 = time.time()
                 with blame(f"preparing {iv.label()}", self.host, self.catalog.folders):
@@ -232,6 +239,8 @@ class MatrixRunner:
         wrapper.take_counts()
         t_apply = time.time()
         pinned = self._pin_context_length(handle, cell.task)
+        n_rep = self.spec.repeats
+        manager = RepeatingTaskManager(self.catalog.manager, n_rep) if n_rep > 1 else self.catalog.manager
         try:
             with blame(f"cell {iv.label()} x {cell.task}", self.host, self.catalog.folders), \
                     applied(iv, ctx, baseline) as restore:
@@ -241,7 +250,7 @@ class MatrixRunner:
                     model=wrapper,
                     model_args={"pretrained": handle.name, "intervention": iv.label()},
                     tasks=[self.catalog.load_spec(cell.task)],
-                    task_manager=self.catalog.manager,
+                    task_manager=manager,
                     log_samples=self.log_samples,
                     bootstrap_iters=self.spec.bootstrap_iters,
                     **evaluate_kwargs(self.spec),
@@ -250,6 +259,8 @@ class MatrixRunner:
         finally:
             wrapper.intervention = None
             self._unpin_context_length(handle, pinned)
+        if n_rep > 1:
+            summarise(results, n_rep)
         processed = self.host.process_results(results, self.catalog.info(cell.task))
         samples = results.pop("samples", None) or {}
         if samples and self.log_samples:
@@ -263,6 +274,8 @@ class MatrixRunner:
         }
         if restore:
             meta["restore_check"] = restore
+        if n_rep > 1:
+            meta["repeats"] = {"n": n_rep, "tasks": manager.repeated}
         if pinned is not None:
             meta["rolling_max_length"] = pinned[1]
         self.out.write_cell(self._cell_dict(cell, "ok", results, meta))
@@ -306,7 +319,8 @@ class MatrixRunner:
             "written": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
 
-    def _write_na(self, cell: Cell) -> None:
+    def _write_na(self, cell: Cell, reason: str | None = None) -> None:
         iv, info = cell.intervention, self.catalog.info(cell.task)
-        reason = iv.na_reason(info) if hasattr(iv, "na_reason") else f"{iv.name} does not apply to {info.family}"
+        if reason is None:
+            reason = iv.na_reason(info) if hasattr(iv, "na_reason") else f"{iv.name} does not apply to {info.family}"
         self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": reason}))
