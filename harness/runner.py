@@ -19,6 +19,7 @@ from .errors import UsageError
 from .generation import GenerationStore, ModelCaller
 from .integrity import diff_snapshots, raise_if_changed, snapshot
 from .interventions import Intervention
+from .items import items_path, write_items
 from .lm_wrapper import InterventionLM
 from .matrix import MatrixSpec
 from .plugin_host import PluginHost
@@ -225,7 +226,7 @@ class MatrixRunner:
                 gen_kwargs=self.spec.gen_kwargs or None,
                 apply_chat_template=self.spec.apply_chat_template,
                 system_instruction=self.spec.system_instruction,
-                log_samples=self.log_samples,
+                log_samples=True,  # per-item scores are always kept (items file); full samples only if asked
                 bootstrap_iters=self.spec.bootstrap_iters,
                 random_seed=self.spec.seed, numpy_random_seed=self.spec.seed,
                 torch_random_seed=self.spec.seed, fewshot_random_seed=self.spec.seed,
@@ -246,6 +247,7 @@ class MatrixRunner:
                     raise_if_changed(r, iv.label())
         add_seed_spread(results)
         samples = results.pop("samples", None) or {}
+        write_items(items_path(self.out.cell_path(cell.iv_id, cell.task)), samples, results)
         if samples and self.log_samples:
             self.out.write_samples(cell.iv_id, cell.task, samples)
         meta = {
