@@ -135,8 +135,10 @@ def _md_table(rows: pd.DataFrame) -> str:
     return to_markdown(pivot.astype(int))
 
 
-def run_compare(runs: list[Path], rows: list[str] | None, tasks: list[str] | None, dest: Path) -> tuple[pd.DataFrame, list[Path]]:
-    """Compare, write the files, return the summary frame and the paths written."""
+def run_compare(runs: list[Path], rows: list[str] | None, tasks: list[str] | None, dest: Path,
+                check_dest=None) -> tuple[pd.DataFrame, list[Path]]:
+    """Compare, write the files, return the summary frame and the paths written
+    (``check_dest(path, flag)`` validates the destination before anything is written)."""
     summary, tables = [], []
     for lname, lcells, rname, rcells in pairs(runs, rows):
         common = [t for t in lcells if t in rcells]
@@ -150,6 +152,8 @@ def run_compare(runs: list[Path], rows: list[str] | None, tasks: list[str] | Non
     if not summary:
         raise UsageError("no overlapping items to compare (no task with matched documents and parsed answers or 0/1 scores)")
     frame, long = pd.DataFrame(summary), pd.DataFrame(tables)
+    if check_dest is not None:
+        check_dest(dest, "--dest")
     dest.mkdir(parents=True, exist_ok=True)
     paths = [dest / "compare.csv", dest / "compare_tables.csv", dest / "compare.md"]
     atomic_write_text(paths[0], frame.to_csv(index=False))

@@ -14,6 +14,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 
 from .interventions import Intervention, PromptEdit, TaskInfo
+from .stack import edits_prompts
 
 
 class PromptEditError(ValueError):
@@ -136,7 +137,7 @@ class InterventionLM(LM):
     def _edit(self, requests: list[Instance]) -> None:
         """Rewrite contexts in place, one intervention call per task over its distinct docs."""
         iv = self.intervention
-        if iv is None or iv.kind != "prompts":
+        if iv is None or not edits_prompts(iv):
             return
         by_task: dict[str, dict[Any, list[Instance]]] = {}
         seen: set[int] = set()
