@@ -20,6 +20,7 @@ from .generation import GenerationStore, ModelCaller
 from .guard import blame, loading_model
 from .integrity import snapshot
 from .interventions import Intervention
+from .items import items_path, write_items
 from .lm_wrapper import InterventionLM
 from .locks import locked
 from .matrix import MatrixSpec
@@ -251,7 +252,7 @@ class MatrixRunner:
                     model_args={"pretrained": handle.name, "intervention": iv.label()},
                     tasks=[self.catalog.load_spec(cell.task)],
                     task_manager=manager,
-                    log_samples=self.log_samples,
+                    log_samples=True,  # per-item scores are always kept (items file); full samples only if asked
                     bootstrap_iters=self.spec.bootstrap_iters,
                     **evaluate_kwargs(self.spec),
                 )
@@ -263,6 +264,7 @@ class MatrixRunner:
             summarise(results, n_rep)
         processed = self.host.process_results(results, self.catalog.info(cell.task))
         samples = results.pop("samples", None) or {}
+        write_items(items_path(self.out.cell_path(cell.iv_id, cell.task)), samples, results)
         if samples and self.log_samples:
             self.out.write_samples(cell.iv_id, cell.task, samples)
         meta = {
