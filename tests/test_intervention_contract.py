@@ -19,25 +19,44 @@ from tom_harness.integrity import diff_snapshots, snapshot
 from tom_harness.interventions import TaskInfo
 from tom_harness.params import format_value
 from tom_harness.plugin_host import load_host
+from tom_harness.task_yamls import TASK_DIR
+from tom_harness.tasks import info_from_yaml
 from tom_harness.verify import check_restored
 
 HOST = load_host()
 NAMES = sorted(HOST.interventions)
 TYPES = {"int", "float", "bool", "str", "int_list"}
 
-#: the smallest settings whose ``prepare`` still does the real work on the tiny model
+#: the smallest settings whose ``prepare`` still does the real work on the tiny model; ``{lora}``
+#: is a LoRA adapter made for the tiny model (the adapter row has no default path)
 CHEAP = {
     "grad_mask": "grad_mask:m=0.01,n_tom=2,n_generic=2,generic_seqlen=16",
     "localizer": "localizer:pct=5,batch_size=32",
 }
+BASE = {"adapter": "adapter:path={lora}"}
 
-TASKS = [
-    TaskInfo("tomi_seed12", "tomi", ("generate_until",)),
-    TaskInfo("hitom_mc", "hitom", ("multiple_choice",)),
-    TaskInfo("fantom", "fantom", ("generate_until", "multiple_choice")),
-    TaskInfo("wikitext2_ppl", "wikitext2", ("loglikelihood_rolling",)),
-    TaskInfo("my_task", "my_family", ("multiple_choice",)),
-]
+#: real tasks' declared traits (read from their YAML, no data loaded), and a task with none
+TASKS = [info_from_yaml(TASK_DIR / f) for f in (
+    "tomi/tomi_seed12.yaml", "tomi/tomi_mc_seed12.yaml", "hitom/hitom_seed12.yaml", "fantom/fantom_seed12.yaml",
+    "tomi/tomi_gen.yaml", "sparse_tom/sparse_tom.yaml", "wikitext2/wikitext2_ppl.yaml",
+)] + [TaskInfo("my_task", "my_task", ("multiple_choice",))]
+
+
+@pytest.fixture(scope="session")
+def lora(tiny_model_dir, tmp_path_factory):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                           LoraConfig(r=2, target_modules=["q_proj"], init_lora_weights=False))
+    folder = tmp_path_factory.mktemp("contract_lora") / "tiny_lora"
+    model.save_pretrained(folder)
+    return folder
+
+
+def _spec(name: str, request, table: dict = BASE) -> str:
+    text = table.get(name) or BASE.get(name, name)
+    return text.format(lora=request.getfixturevalue("lora")) if "{lora}" in text else text
 
 
 def _other_value(p):
@@ -68,16 +87,17 @@ def test_parameters_are_documented(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_label_is_a_spec_that_rebuilds_the_row(name):
+def test_label_is_a_spec_that_rebuilds_the_row(name, request):
     cls = HOST.interventions[name]
-    (default,) = HOST.build_interventions(name)
-    assert default.label() == name
+    base = _spec(name, request)
+    (default,) = HOST.build_interventions(base)
+    assert default.label() == base
     rebuilt = 0
     for p in cls.params:
         value = _other_value(p)
         if value is None:
             continue
-        text = f"{name}:{p.name}={format_value(value)}"
+        text = f"{base}{',' if ':' in base else ':'}{p.name}={format_value(value)}"
         try:
             rows = HOST.build_interventions(text)
         except UsageError:
@@ -92,9 +112,11 @@ def test_label_is_a_spec_that_rebuilds_the_row(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_apply_and_remove_restore_the_model_exactly(name, run_ctx):
-    (iv,) = HOST.build_interventions(CHEAP.get(name, name))
+def test_apply_and_remove_restore_the_model_exactly(name, run_ctx, request):
+    (iv,) = HOST.build_interventions(_spec(name, request, CHEAP))
     handle = run_ctx.handle
+    if hasattr(iv, "unavailable"):
+        assert iv.unavailable(run_ctx) is None, f"{name}: unavailable on the hf backend"
     baseline = handle.apply_to_model(snapshot)
     iv.prepare(run_ctx)
     assert diff_snapshots(baseline[0], handle.apply_to_model(snapshot)[0])["ok"], f"{name}: prepare changed the model"
@@ -110,11 +132,18 @@ def test_apply_and_remove_restore_the_model_exactly(name, run_ctx):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_applies_to_answers_for_every_kind_of_task(name):
-    (iv,) = HOST.build_interventions(name)
+def test_applies_to_and_na_reasons(name, request):
+    (iv,) = HOST.build_interventions(_spec(name, request))
     answers = {t.name: iv.applies_to(t) for t in TASKS}
     assert all(isinstance(a, bool) for a in answers.values()), answers
+    for task in TASKS:
+        reason = iv.not_applicable_reason(task)
+        if answers[task.name]:
+            assert reason is None and iv.na_reason(task), (name, task.name)
+        else:  # the cell says why, naming the task (and, for declared requirements, the trait)
+            assert reason is not None and task.name in reason and reason == iv.na_reason(task), (name, reason)
     if iv.kind == "prompts":
         assert answers["wikitext2_ppl"] is False, f"{name}: a prompt method cannot apply to perplexity"
+        assert any(answers.values()), f"{name}: applies to none of the built-in tasks"
     if iv.kind in ("none", "weights", "activations"):
         assert all(answers.values()), f"{name}: model edits apply to every task, got {answers}"
