@@ -136,6 +136,14 @@ class Stack(Intervention):
             return f"{self.label()} does not apply to {task.name}"
         return f"{part.na_reason(task)} (part of {self.label()})"
 
+    def unavailable(self, ctx: "RunContext") -> str | None:
+        """The first part's reason it cannot run on the loaded backend (see ``Adapter``)."""
+        for p in self.parts:
+            reason = p.unavailable(ctx) if hasattr(p, "unavailable") else None
+            if reason:
+                return f"{p.label()} (part of {self.label()}): {reason}"
+        return None
+
     # -- lifecycle ----------------------------------------------------------------------------
     def prepare(self, ctx: "RunContext") -> None:
         for p in self.parts:

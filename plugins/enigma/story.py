@@ -60,7 +60,7 @@ def stories_from_docs(docs: list[dict], dialogue: bool = False) -> tuple[list[St
     for n, doc in enumerate(docs):
         dataset = doc_dataset(doc)
         sid = str(doc.get("story_id", n))
-        narrative = str(doc["narrative"])
+        narrative = str(doc.get("narrative") or "")  # none: a story with no events (warned about)
         key = story_key(dataset, sid, narrative)
         if key not in index:
             index[key] = len(stories)
