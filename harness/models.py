@@ -53,8 +53,7 @@ def resolve_model_args(host: Any, model_args: dict) -> dict:
         merged.setdefault("name", name)
         return merged
     looks_local = name.startswith((".", "/", "~")) or os.path.exists(os.path.expanduser(name))
-    if looks_local and not os.path.exists(os.path.expanduser(name)):
-        raise UsageError(f"model path {name} does not exist")
+    # whether a path holds a model is the backend's check (hf/vllm: validate.check_pretrained)
     if not looks_local and "/" not in name:
         # neither a path nor a hub id (org/name): most likely a mistyped alias
         raise unknown("model alias", name, host.model_aliases)
@@ -154,14 +153,28 @@ def handle_for_vllm(lm: Any, name: str, model_args: dict) -> ModelHandle:
 
 @hookimpl
 def register_backends(register):
-    register("hf", load_hf, "transformers in-process (GGUF and peft adapters included), through lm-eval's HFLM")
-    register("vllm", load_vllm, "vLLM engine through lm-eval's VLLM; weight edits via LLM.apply_model (GPU, extra 'vllm')")
+    from .validate import check_pretrained
+
+    register("hf", load_hf, "transformers in-process (GGUF and peft adapters included), through lm-eval's HFLM",
+             check=check_pretrained)
+    register("vllm", load_vllm, "vLLM engine through lm-eval's VLLM; weight edits via LLM.apply_model (GPU, extra 'vllm')",
+             check=check_pretrained)
+
+
+def resolve_for(host: Any, backend: str, model_args: dict) -> tuple[Any, dict]:
+    """The registered ``backend`` and its arguments, aliases resolved and checked by the
+    backend's ``check`` (so a bad model fails before any task loads); loads nothing."""
+    found = host.backend(backend)
+    args = resolve_model_args(host, model_args)
+    if found.check is not None:
+        found.check(args)
+    return found, args
 
 
 def load(host: Any, backend: str, model_args: dict, device: str | None = None, batch_size: Any = 1) -> ModelHandle:
     """Resolve aliases and load the model once with the registered ``backend``."""
-    loader = host.backend(backend).loader
-    return loader(resolve_model_args(host, model_args), device, batch_size)
+    found, args = resolve_for(host, backend, model_args)
+    return found.loader(args, device, batch_size)
 
 
 def parse_model_args(text: str | dict | None) -> dict:
