@@ -181,11 +181,15 @@ def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCac
             iv.apply(ctx)
         wrapper.intervention = iv if prompts else None
         recorder.records = []
+        quiet = logging.getLogger("lm_eval")  # it scores the placeholder answers: its warnings are noise
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
         try:
             lm_eval.simple_evaluate(model=wrapper, tasks=[catalog.load_spec(cell.task)], task_manager=catalog.manager,
                                     bootstrap_iters=0, log_samples=False, **evaluate_kwargs(spec))
         finally:
             wrapper.intervention = None
+            quiet.setLevel(level)
         rows = collect(recorder.records)
         for req in recorder.records:  # docs may be reused by the next cell
             if isinstance(req.doc, dict):
