@@ -48,3 +48,19 @@ def test_dry_run_prompts_equal_what_the_run_sends(tiny_model_dir, tiny_handle, s
     enigma = [json.loads(ln) for ln in (tmp_path / "P" / intervention_id(ROWS[2]) / "tomi_seed12.jsonl").read_text().splitlines()]
     assert enigma[0]["edit"]["chain"] == ["Emily"] and "The following events are known to Emily" in enigma[0]["prompt"]
     assert "edit" not in json.loads((tmp_path / "P" / "none" / "tomi_seed12.jsonl").read_text().splitlines()[0])
+
+
+def test_dry_run_loads_the_model_only_for_model_calls(tiny_model_dir, shared_data, tmp_path):
+    """simtom asks the model for each character's perspective: the dry run loads the weights,
+    makes those calls through the cached caller, and a second dry run finds them cached."""
+    from tom_harness.cache import ArtifactCache
+
+    host = load_host()
+    spec = build_spec({}, {"model_args": f"pretrained={tiny_model_dir}", "tasks": "tomi_seed12",
+                           "interventions": ["simtom"], "limit": 1})
+    first = dry_run(spec, host, tmp_path / "P", ArtifactCache(tmp_path / "cache"))
+    assert first["model_loaded"] is True and first["model_calls"] > 0
+    again = dry_run(spec, host, tmp_path / "P2", ArtifactCache(tmp_path / "cache"))
+    assert again["model_calls"] == 0
+    assert (tmp_path / "P" / "simtom" / "tomi_seed12.jsonl").read_text() == (
+        tmp_path / "P2" / "simtom" / "tomi_seed12.jsonl").read_text()
