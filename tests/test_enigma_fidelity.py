@@ -11,7 +11,8 @@ import pytest
 
 from tom_harness.cache import ArtifactCache
 from tom_harness.generation import CallStats
-from tom_harness.interventions import TaskInfo
+from tom_harness.task_yamls import TASK_DIR
+from tom_harness.tasks import info_from_yaml
 from tom_harness.plugins.enigma import Enigma
 from tom_harness.plugins.enigma.injection import inject, state_sentence
 from tom_harness.plugins.enigma.masking import belief_chain, group_events, mask
@@ -28,7 +29,7 @@ def fake_ctx(shared_data, tmp_path):
 def edits_for(shared_data, ctx, dataset, story_id, **params):
     docs = docs_from_file(str(shared_data / dataset / f"{dataset}_seed12.json"), dataset, 12, [story_id])
     iv = Enigma(**params)
-    edits = iv.edit_prompts(docs, TaskInfo(dataset, dataset), ctx)
+    edits = iv.edit_prompts(docs, info_from_yaml(TASK_DIR / dataset / f"{dataset}_seed12.yaml"), ctx)
     return {d["question"]: e for d, e in zip(docs, edits)}, iv
 
 
@@ -200,7 +201,7 @@ def test_rules_masking_matches_generator_simulator(fake_ctx, kind, n):
     for sid, story in stories.items():
         fields = {k: v for k, v in story.items() if k != "questions"}
         docs += [{**fields, **q, "story_id": sid, "dataset": f"{kind}_gen", "seed": -1} for q in story["questions"]]
-    edits = Enigma(nkb="rules", mode="im").edit_prompts(docs, TaskInfo(f"{kind}_gen", kind), fake_ctx)
+    edits = Enigma(nkb="rules", mode="im").edit_prompts(docs, info_from_yaml(TASK_DIR / kind / f"{kind}_gen.yaml"), fake_ctx)
     checked = 0
     for doc, edit in zip(docs, edits):
         chain = edit.info["chain"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from tom_harness.datadir import find_dir, roots
 from tom_harness.interventions import Intervention, PromptEdit, TaskInfo
 from tom_harness.params import Param
+from tom_harness.traits import ASKED, STORY_UNITS, mismatch
 
 from .injection import inject, state_sentence
 from .ledger import add_counts, ratio
@@ -15,8 +17,9 @@ from .pipeline import Pipeline
 from .render import framed, perspective, render
 from .story import Story, stories_from_docs
 
+#: the published EnigmaToM outputs, one folder per data-directory dataset
+CACHE_DIR = "enigma_cache"
 log = logging.getLogger("tom_harness.enigma")
-TEMPLATED = ("tomi", "hitom", "tomi_gen", "hitom_gen")
 
 
 class Enigma(Intervention):
@@ -24,7 +27,7 @@ class Enigma(Intervention):
     kind = "prompts"
     description = ("EnigmaToM (Xu et al., 2025): entity-state knowledge injection and iterative "
                    "masking along the question's belief chain, then the reduced question.")
-    families = ("tomi", "hitom", "fantom", "tomi_gen", "hitom_gen")
+    requires = {"narrative_in_prompt": True, "question_kind": ASKED, "unit": STORY_UNITS}
     version = "2"  # 2: faithful contexts equal the original's (docs/enigma.md)
     params = (
         Param("mode", "str", "ki+im", "ki = knowledge injection, im = iterative masking, or both",
@@ -47,14 +50,21 @@ class Enigma(Intervention):
         Param("max_entities", "int", 5, "entities of interest per story", minimum=1),
     )
 
-    def applies_to(self, task: TaskInfo) -> bool:
-        if not super().applies_to(task):
-            return False
-        if self.values.get("nkb") == "rules":
-            return task.family in TEMPLATED
-        if self.values.get("nkb") == "cache":  # the paper's files hold no generated stories
-            return task.family in ("tomi", "hitom", "fantom") and "_gen" not in task.name
-        return True
+    def not_applicable_reason(self, task: TaskInfo) -> str | None:
+        base = super().not_applicable_reason(task)
+        if base is not None:
+            return base
+        nkb = self.values.get("nkb")
+        extra = {"rules": {"templated": True}, "cache": {"generated": False, "dataset": True}}.get(str(nkb), {})
+        miss = mismatch(extra, task.all_traits())
+        if miss:
+            return f"{self.label()} does not apply to {task.name}: {miss}"
+        if nkb == "cache":  # the cache exists only for the datasets the paper ran
+            rel = f"{CACHE_DIR}/{task.trait('dataset')}"
+            if find_dir(rel) is None:
+                where = ", ".join(str(r) for r in roots())
+                return f"{self.label()} does not apply to {task.name}: no {rel} folder in the data directory ({where})"
+        return None
 
     def apply(self, ctx) -> None:
         self.metadata = {}  # a new cell: counts start again
@@ -66,7 +76,7 @@ class Enigma(Intervention):
         v = {p.name: self.values.get(p.name, p.default) for p in self.params}
         kb = self._kb(ctx)
         before = ctx.caller.stats.calls
-        stories, owner = stories_from_docs(docs)
+        stories, owner = stories_from_docs(docs, task.trait("unit") == "utterance")
         parsed = [i for i, s in enumerate(stories) if s.events]  # no events: nothing to mask or inject
         covered = [i for i in parsed if not isinstance(kb, CacheKB) or kb.covers(stories[i])]
         use_ki, use_im = "ki" in v["mode"], "im" in v["mode"]
