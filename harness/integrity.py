@@ -27,12 +27,16 @@ _CHUNK = 1 << 22
 
 
 @torch.no_grad()
-def tensor_digest(t: torch.Tensor) -> int:
-    """Content hash of ``t``'s values (dtype and shape are recorded beside it by the caller)."""
+def tensor_digest(t: torch.Tensor) -> str:
+    """Content hash of ``t``'s values as hex (dtype and shape are recorded beside it by the caller).
+
+    A string, not an int: vLLM returns ``apply_model`` results through msgspec, which refuses
+    integers beyond 64 bits.
+    """
     flat = t.detach().contiguous().reshape(-1)
     if flat.device.type == "cpu":
-        return xxhash.xxh3_128_intdigest(memoryview(flat.view(torch.uint8).numpy()))
-    return _weighted_digest(flat)
+        return xxhash.xxh3_128_hexdigest(memoryview(flat.view(torch.uint8).numpy()))
+    return f"w{_weighted_digest(flat) & (2**64 - 1):016x}"
 
 
 def _weighted_digest(flat: torch.Tensor) -> int:
@@ -50,7 +54,7 @@ def _weighted_digest(flat: torch.Tensor) -> int:
     return int(total.item())
 
 
-def state_digests(model: torch.nn.Module) -> dict[str, tuple[int, str, tuple[int, ...]]]:
+def state_digests(model: torch.nn.Module) -> dict[str, tuple[str, str, tuple[int, ...]]]:
     """Per-tensor (hash, dtype, shape) of every parameter and buffer."""
     out = {}
     for name, t in list(model.named_parameters()) + list(model.named_buffers()):
@@ -75,7 +79,7 @@ def hook_snapshot(model: torch.nn.Module) -> dict[str, tuple[int, ...]]:
 
 @dataclass
 class ModelSnapshot:
-    digests: dict[str, tuple[int, str, tuple[int, ...]]]
+    digests: dict[str, tuple[str, str, tuple[int, ...]]]
     hooks: dict[str, tuple[int, ...]]
 
 
