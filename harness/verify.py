@@ -21,7 +21,6 @@ from .interventions import Intervention
 if TYPE_CHECKING:  # pragma: no cover
     from .context import RunContext
 
-MODEL_KINDS = ("weights", "activations")
 BUILTIN_PREFIX = "tom_harness."
 
 
@@ -31,7 +30,11 @@ def is_builtin(iv: Intervention) -> bool:
 
 
 def needs_check(iv: Intervention) -> bool:
-    return iv.kind in MODEL_KINDS or not is_builtin(iv)
+    """Weights/activations rows (a stack: any part), and any row with a third-party part."""
+    from .stack import is_checked
+
+    parts = getattr(iv, "parts", None) or [iv]
+    return is_checked(iv) or not all(is_builtin(p) for p in parts)
 
 
 def check_restored(ctx: "RunContext", baseline: list, label: str) -> dict[str, Any]:

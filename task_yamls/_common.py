@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from tom_harness.datadir import data_file
+from tom_harness.doc_contract import STORY_FIELDS, Field, validate
 from tom_harness.errors import DataMissingError
 
 SEEDS = (12, 42, 96, 2012, 2024)
@@ -21,9 +22,10 @@ SEEDS = (12, 42, 96, 2012, 2024)
 # data
 
 
-def read_json(dataset: str, relpath: str) -> Any:
-    """Parse ``<data_dir>/<dataset>/<relpath>``; a missing or unreadable file names the fix."""
-    path = data_file(dataset, relpath)
+def read_json(dataset: str, relpath: str, task_dir: str | Path | None = None) -> Any:
+    """Parse ``<data root>/<dataset>/<relpath>`` (``task_dir``: also the task folder's own data,
+    see :mod:`tom_harness.datadir`); a missing or unreadable file names the fix."""
+    path = data_file(dataset, relpath, task_dir)
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -33,12 +35,13 @@ def read_json(dataset: str, relpath: str) -> Any:
         ) from exc
 
 
-def to_dataset_dict(rows: list[dict]) -> Any:
-    """Rows -> ``DatasetDict({"test": ...})``, the shape lm-eval expects from ``custom_dataset``."""
+def to_dataset_dict(rows: list[dict], source: str, fields: tuple[Field, ...] = STORY_FIELDS,
+                    gold: bool = True) -> Any:
+    """Rows -> ``DatasetDict({"test": ...})``, the shape lm-eval expects from ``custom_dataset``,
+    after checking them against the doc contract (``source`` names the file in errors)."""
     import datasets
 
-    if not rows:
-        raise DataMissingError("the data file holds no questions")
+    validate(rows, source, fields, gold)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 
@@ -53,77 +56,11 @@ def as_int(value: Any, key: str) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# answers
+# answers: the strict parser lives in _answers.py; re-exported here for existing imports
 
-_OPEN = re.compile(r"<\s*answer\s*>", re.I)
-_CLOSE = re.compile(r"<\s*/\s*answer\s*>", re.I)
-_LEAD_IN = re.compile(r"(?:final answer|the answer is|answer)\s*(?:is)?\s*[:\-]?\s*", re.I)
-
-
-def tagged_answer(text: str) -> str | None:
-    """Content of the last ``<answer>`` block (tags matched case-insensitively); None if no tag.
-
-    An unclosed last block counts (generation often stops at ``</answer>`` itself).
-    """
-    opens = list(_OPEN.finditer(text))
-    if not opens:
-        return None
-    rest = text[opens[-1].end():]
-    close = _CLOSE.search(rest)
-    return (rest[: close.start()] if close else rest).strip()
-
-
-def fallback_answer(text: str) -> str:
-    """The documented fallback for a response with no ``<answer>`` tag.
-
-    Take the text after the last "answer"/"the answer is" lead-in if there is one, else the
-    first non-empty line. Scorers then apply their normal rule to it; the ``untagged`` metric
-    reports how often this path was used, so a fallback success is never silent.
-    """
-    hits = list(_LEAD_IN.finditer(text))
-    if hits:
-        text = text[hits[-1].end():]
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
-
-
-def extract(text: str) -> tuple[str, bool]:
-    """(answer text, whether it came from tags)."""
-    tagged = tagged_answer(text)
-    if tagged is not None:
-        return tagged, True
-    return fallback_answer(text), False
-
-
-def norm_words(text: str) -> str:
-    """Lowercase, ``_`` -> space, punctuation to spaces, single spaces (for phrase matching)."""
-    text = text.lower().replace("_", " ")
-    text = re.sub(r"[^\w\s]", " ", text)
-    return " ".join(text.split())
-
-
-def mentions(text: str, phrase: str) -> bool:
-    """Whole-word, normalised occurrence of ``phrase`` in ``text``."""
-    t, p = f" {norm_words(text)} ", f" {norm_words(phrase)} "
-    return p.strip() != "" and p in t
-
-
-def letter_of(answer: str, options: list[str]) -> str | None:
-    """The option letter a (fair-mode) answer names: ``B``, ``(b)``, ``B.``, ``**B**``,
-    ``Option B``, ``B. option text`` or the option text itself. None if it names none or several."""
-    core = answer.strip().strip("*").strip()
-    core = re.sub(r"^(?:option|choice|letter)\s+", "", core, flags=re.I)
-    m = re.match(r"^[\(\[]?([A-Za-z])[\)\]]?(?:[.:)\s]|$)", core)
-    n = len(options)
-    if m and m.group(1).upper() in LETTERS[:n]:
-        return m.group(1).upper()
-    named = [LETTERS[i] for i, opt in enumerate(options) if norm_words(core) == norm_words(opt)]
-    return named[0] if len(named) == 1 else None
-
-
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+from tom_harness.task_yamls._answers import (  # noqa: E402,F401
+    LETTERS, after_lead_in, extract, fallback_answer, letter_of, mentions, norm_words,
+)
 
 
 def lettered(options: list[str]) -> str:

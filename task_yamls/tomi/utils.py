@@ -1,16 +1,15 @@
 """ToMi tasks: loading (published files or the offline generator), prompts and scoring.
 
 Free-form scoring follows EnigmaToM's two-container rule. Two scores are reported per doc:
-``acc`` (default, fair parser: the answer must name the gold container and not the other one)
+``acc`` (default, strict parser: the answer must name the gold container and not the other one)
 and ``acc_paper`` (the original lexical-overlap scorer, quirks included). See docs/benchmarks.md.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from tom_harness.task_yamls._common import (
-    as_int, extract, mc_scores, mentions, read_json, to_dataset_dict,
-)
+from tom_harness.task_yamls._answers import extract, one_container
+from tom_harness.task_yamls._common import as_int, mc_scores, read_json, to_dataset_dict
 
 FAMILIES = ("first_order", "second_order", "reality", "memory")
 
@@ -37,7 +36,8 @@ def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
 
 def load_tomi(tomh_file: str = "tomi_seed12.json", tomh_seed: Any = -1, **_: Any):
     """``custom_dataset`` for the published files (lm-eval also passes metadata; ignored)."""
-    return to_dataset_dict(rows_from(read_json("tomi", tomh_file), "tomi", as_int(tomh_seed, "tomh_seed")))
+    seed = as_int(tomh_seed, "tomh_seed")
+    return to_dataset_dict(rows_from(read_json("tomi", tomh_file), "tomi", seed), f"tomi/{tomh_file}")
 
 
 def load_tomi_gen(gen_stories: Any = 200, gen_seed: Any = 0, **_: Any):
@@ -46,7 +46,7 @@ def load_tomi_gen(gen_stories: Any = 200, gen_seed: Any = 0, **_: Any):
     from tom_harness.generators import tomi_stories
 
     data = tomi_stories(as_int(gen_stories, "gen_stories"), as_int(gen_seed, "gen_seed"))
-    return to_dataset_dict(rows_from(data, "tomi_gen", -1))
+    return to_dataset_dict(rows_from(data, "tomi_gen", -1), "generator tomi_stories")
 
 
 # -- prompts ------------------------------------------------------------------------------------
@@ -84,9 +84,9 @@ def breakdown(doc: dict, correct: float) -> dict[str, float]:
 
 
 def fair_correct(answer: str, doc: dict) -> bool:
-    """Right iff the answer names the gold container and no other container of the story."""
-    named = [c for c in doc["containers"] if mentions(answer, c)]
-    return named == [doc["answer"]]
+    """Right iff the answer names the gold container, no other container of the story, and
+    does not negate (strict rules: ``_answers.one_container``)."""
+    return one_container(answer, doc["containers"]) == doc["answer"]
 
 
 def _drop(text: str, junk: tuple[str, ...]) -> str:
