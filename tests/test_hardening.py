@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tom_harness.cells import OutputDir, safe_name
+from tom_harness.cells import OutputDir
 from tom_harness.cli import main
-from tom_harness.errors import LockedError, PluginError, RestoreError
+from tom_harness.errors import RestoreError
 from tom_harness.hookspecs import hookimpl
 from tom_harness.interventions import Intervention, PromptEdit
 from tom_harness.plugin_host import recollect
@@ -86,6 +86,8 @@ def _escape_tasks(tmp_path: Path) -> Path:
 
 
 def test_a_task_name_cannot_write_outside_the_output_dir(host, tiny_handle, tmp_path):  # noqa: F811
+    from tom_harness.cells import safe_name
+
     out = tmp_path / "a" / "b" / "out"
     runner = make_runner(host, tiny_handle, out, ["none"], tasks="../../../../escaped", log_samples=True)
     runner.catalog = type(runner.catalog).from_sources(host.task_sources, [str(_escape_tasks(tmp_path))])
@@ -115,6 +117,8 @@ def test_shards_of_one_matrix_still_merge(host, tiny_handle, tmp_path, capsys): 
 
 
 def test_a_second_run_into_a_locked_dir_exits_and_a_stale_lock_is_taken_over(host, tiny_handle, tmp_path):  # noqa: F811
+    from tom_harness.errors import LockedError
+
     out = tmp_path / "out"
     out.mkdir()
     holder = subprocess.Popen(["sleep", "60"])
@@ -151,6 +155,8 @@ def test_a_prompts_plugin_that_edits_weights_fails_loudly(hostile_host, tiny_han
 
 
 def test_remove_runs_when_apply_raises_and_the_model_is_verified(hostile_host, tiny_handle, tmp_path):
+    from tom_harness.errors import PluginError
+
     before = _weight(tiny_handle.model).data[0, 0].item()
     with pytest.raises(PluginError, match="hostile-plugin.*ValueError: boom half-way"):
         make_runner(hostile_host, tiny_handle, tmp_path / "o1", ["half_applied"], tasks="toy_mc").run()
