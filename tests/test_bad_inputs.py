@@ -173,7 +173,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("seedfile-wrong-shape", ["run", "--tasks", "tomi_seed12", "--data_dir", "{data}", "--output_path", "{out}"], "tomi_seed12.json does not match the registry"),
     ("seedfile-not-utf8", ["run", "--tasks", "tomi_seed12", "--data_dir", "{data}", "--output_path", "{out}"], "tomi_seed12.json does not match the registry"),
     ("seedfile-truncated", ["run", "--tasks", "tomi_seed12", "--data_dir", "{data}", "--output_path", "{out}"], "tomi_seed12.json does not match the registry"),
-    ("own-empty-list", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "holds no questions"),
+    ("own-empty-list", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "mydata/items.json: the loader produced no documents"),
     ("own-wrong-shape", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "raised KeyError: 'story'"),
     ("own-not-utf8", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "items.json (UnicodeDecodeError"),
     ("own-truncated", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "items.json (JSONDecodeError"),
@@ -227,7 +227,7 @@ OWN_UTILS = """from tom_harness.task_yamls._common import read_json, to_dataset_
 def load(**kwargs):
     rows = read_json("mydata", "items.json")
     return to_dataset_dict([{"narrative": r["story"], "question": r["q"], "choices": r["choices"],
-                             "label": r["label"]} for r in rows])
+                             "label": r["label"]} for r in rows], "mydata/items.json")
 """
 
 
