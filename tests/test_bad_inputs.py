@@ -176,6 +176,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("own-empty-list", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "mydata/items.json: the loader produced no documents"),
     ("own-wrong-shape", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "raised KeyError: 'story'"),
     ("own-not-utf8", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "items.json (UnicodeDecodeError"),
+    ("task-bad-function", ["run", "--tasks", "mine", "--include_path", "{own}", "--output_path", "{out}"], "loading task 'mine'"),
     ("own-truncated", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "items.json (JSONDecodeError"),
 ]
 
@@ -270,6 +271,10 @@ def _prepare(name: str, tmp: Path) -> dict[str, str]:
         (tmp / "data" / "mydata" / "items.json").write_bytes(SEED_FILES[name[4:]])
         (tmp / "own").mkdir()
         (tmp / "own" / "mine.yaml").write_text(OWN_TASK)
+        (tmp / "own" / "utils.py").write_text(OWN_UTILS)
+    if name.startswith("task-"):
+        (tmp / "own").mkdir()
+        (tmp / "own" / "mine.yaml").write_text(OWN_TASK.replace("utils.load", "utils.nothere"))
         (tmp / "own" / "utils.py").write_text(OWN_UTILS)
     return values
 
