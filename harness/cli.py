@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--data_dir")
     df.add_argument("--base_url", help="mirror to fetch from instead of the public sources")
     df.add_argument("--quiet", action="store_true", help="no progress bars")
-    for p in (run, prompts, ls, table, data, dl, df):
+    for p in (run, prompts, ls, table, cmp_, data, dl, df):
         _add_debug_flags(p, argparse.SUPPRESS)
     return parser
 

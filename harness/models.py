@@ -153,8 +153,8 @@ def load(host: Any, backend: str, model_args: dict, device: str | None = None, b
 
 
 def parse_model_args(text: str | dict | None) -> dict:
-    """``k=v,k2=v2`` (lm-eval style) into a dict of typed values (see ``params.parse_kv``)."""
-    from .params import parse_kv
+    """``k=v,k2=v2`` (lm-eval style) into a dict of typed values (see ``kvargs.parse_kv``)."""
+    from .kvargs import parse_kv
     from .validate import MODEL_ARG_STR_KEYS
 
     return parse_kv(text, "--model_args", keep_str=MODEL_ARG_STR_KEYS)
