@@ -1,7 +1,11 @@
 """``tom-harness`` command line: run, list, table, lm-eval, data.
 
 Flags follow lm-eval's (``--model --model_args --tasks --limit --output_path --log_samples``...).
-Usage errors (unknown names, malformed values, a conflicting output dir) exit with status 2.
+Usage, config, data and plugin errors exit with status 2 and one message (no traceback unless
+``--debug``); a failed restore check exits 3 (see ``errors.py`` for every code).
+
+To add a subcommand: a ``sub.add_parser`` block in :func:`build_parser` and a ``cmd_<name>``
+function registered in :data:`COMMANDS`; raise ``UsageError`` for anything the user got wrong.
 """
 from __future__ import annotations
 
@@ -13,14 +17,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
-from .errors import UsageError
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, report_error
 
 log = logging.getLogger("tom_harness")
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="matrix YAML whose keys are these flags' names; flags override it")
-    p.add_argument("--model", help="backend: hf (default) or vllm")
+    p.add_argument("--model", help="backend: hf (default), vllm, or one a plugin registers (`tom-harness list models`)")
     p.add_argument("--model_args", help="k=v,k2=v2; pretrained=<alias|path|hub id> (default smollm2-135m)")
     p.add_argument("--tasks", "-t", help="comma-separated task or group names (see `tom-harness list`)")
     p.add_argument("--interventions", "-i", nargs="+", metavar="SPEC",
@@ -43,6 +47,12 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache_dir", help="artifact cache folder (default: $TOM_HARNESS_CACHE or ~/.cache/tom_harness)")
     p.add_argument("--shard", help="run only shard K of N of the cells, e.g. 2/4 (merge with `tom-harness table`)")
     p.add_argument("--overwrite", action="store_true", help="replace results of a different matrix in --output_path")
+    p.add_argument("--max_rows", type=int, default=None,
+                   help="most intervention rows the specs may expand to (default 1000)")
+    p.add_argument("--lock_wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another run using --output_path to finish (default: exit 2 at once)")
+    p.add_argument("--allow_config_plugins", action="store_true",
+                   help="let the --config YAML's plugins: key load code (off: plugins come from --plugins only)")
     p.add_argument("--no_progress", action="store_true", help="hide progress bars")
 
 
@@ -55,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plugins", action="append", default=[], metavar="MODULE",
                         help="load a plugin from a module path or .py file (repeatable)")
     parser.add_argument("--verbosity", default="WARNING", help="log level (DEBUG, INFO, WARNING)")
+    _add_debug_flags(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run an intervention x task matrix")
@@ -68,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     table = sub.add_parser("table", help="rebuild (and merge) leaderboard tables from cell files")
     table.add_argument("output_dirs", nargs="+", help="one or more output directories (shards are merged)")
     table.add_argument("--dest", help="where to write the tables (default: the first directory)")
+    table.add_argument("--force", action="store_true", help="merge output directories even if their matrices differ")
+
+    exp = sub.add_parser("export", help="write a finished run's prompts and answers as a fine-tuning set (JSONL)")
+    exp.add_argument("output_dir", help="output directory of a run made with --log_samples")
+    exp.add_argument("--rows", nargs="+", required=True, metavar="ROW", help="row labels (or ids) to export")
+    exp.add_argument("--tasks", required=True, help="comma-separated tasks to export")
+    exp.add_argument("--format", default="sft-jsonl", help="sft-jsonl: prompt/completion, or chat messages")
+    exp.add_argument("--correct_only", action="store_true", help="only answers the task scored as correct")
+    exp.add_argument("--metric", help="the 0/1 metric that decides correctness (default: the task's headline)")
+    exp.add_argument("--dest", help="JSONL file to write (default: OUT/export/<row>.sft.jsonl)")
 
     lme = sub.add_parser("lm-eval", help="run lm-eval's own CLI with the `tomh` model type registered",
                          add_help=False)
@@ -83,19 +104,36 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--data_dir")
     df.add_argument("--base_url", help="mirror to fetch from instead of the public sources")
     df.add_argument("--quiet", action="store_true", help="no progress bars")
+    for p in (run, ls, table, exp, data, dl, df):
+        _add_debug_flags(p, argparse.SUPPRESS)
     return parser
+
+
+def _add_debug_flags(p: argparse.ArgumentParser, default: Any) -> None:
+    """``--verbose`` / ``--debug`` anywhere on the line: show tracebacks of handled errors."""
+    p.add_argument("--verbose", action="store_true", default=default, help="show tracebacks of errors")
+    p.add_argument("--debug", action="store_true", default=default, help="same as --verbose")
 
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     from .cache import ArtifactCache
+    from .cells import OutputDir
     from .datadir import set_data_dir
     from .leaderboard import to_markdown, write_leaderboard
     from .matrix import build_spec, load_config
     from .plugin_host import get_host
     from .runner import MatrixRunner
 
+    from .validate import check_bool, check_output_dir
+
     config = load_config(args.config) if args.config else {}
+    if "plugins" in config and not args.allow_config_plugins:
+        raise UsageError(f"--config {args.config}: the plugins: key loads code; pass --allow_config_plugins "
+                         "to allow it, or give the plugins with --plugins")
+    for key in ("data_dir", "output_path"):
+        if config.get(key) is not None and not isinstance(config[key], str):
+            raise UsageError(f"config key {key!r}: expected a path, got {config[key]!r}")
     overrides = {
         k: getattr(args, k) for k in (
             "model", "model_args", "tasks", "interventions", "limit", "seed", "batch_size", "device",
@@ -106,23 +144,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or config.pop("data_dir", None)
     output = args.output_path or config.pop("output_path", None) or "tom_harness_out"
     config.pop("output_path", None)
-    log_samples = bool(args.log_samples or config.pop("log_samples", False))
-    plugins = list(args.plugins) + list(config.get("plugins") or [])
+    log_samples = args.log_samples or check_bool(config.pop("log_samples", False), "config key 'log_samples'")
+    plugins = list(args.plugins) + list(config.pop("plugins", None) or [])
     spec = build_spec(config, {**overrides, "plugins": plugins or None})
-    if spec.batch_size not in (None, "auto") and not str(spec.batch_size).startswith("auto"):
-        try:
-            spec.batch_size = int(spec.batch_size)
-        except ValueError:
-            raise UsageError(f"--batch_size: expected an integer or auto, got {spec.batch_size!r}") from None
+    check_output_dir(Path(output))
     set_data_dir(data_dir)
     host = get_host(plugins)
     _report_failures(host)
     runner = MatrixRunner(
         spec, host, Path(output), shard=args.shard, overwrite=args.overwrite, log_samples=log_samples,
         progress=not args.no_progress, cache=ArtifactCache(args.cache_dir) if args.cache_dir else None,
+        lock_wait_s=args.lock_wait, **({"max_rows": args.max_rows} if args.max_rows else {}),
     )
     summary = runner.run()
     _, pivot, files = write_leaderboard([Path(output)], Path(output), host.report_writers)
+    OutputDir(output).record(files)
     print(f"\n{len(summary.ran)} cell(s) run, {len(summary.skipped)} already done, "
           f"{len(summary.not_applicable)} n/a. Output: {Path(output).resolve()}")
     print(to_markdown(pivot))
@@ -158,7 +194,10 @@ def cmd_list(args: argparse.Namespace) -> int:
                 flag = " [replicate]" if p.replicate else ""
                 print(f"      {p.name}: {p.describe_type()} = {p.default!r}{flag}  {p.help}")
     if what in ("all", "models"):
-        print("Model aliases:")
+        print("Model backends (--model):")
+        for name, backend in sorted(host.backends.items()):
+            print(f"  {name}  {backend.description}  (from {backend.plugin})")
+        print("Model aliases (--model_args pretrained=...):")
         for name, alias in sorted(host.model_aliases.items()):
             print(f"  {name}  {alias.description}  (from {alias.plugin})")
     if what in ("all", "tasks"):
@@ -178,14 +217,18 @@ def cmd_table(args: argparse.Namespace) -> int:
     from .leaderboard import to_markdown, write_leaderboard
     from .plugin_host import get_host
 
+    from .cells import OutputDir, check_mergeable
+    from .validate import check_output_dir
+
     dirs = [Path(d) for d in args.output_dirs]
     for d in dirs:
         if not (d / "cells").is_dir():
             raise UsageError(f"{d} has no cells/ folder: not a tom-harness output directory")
-    dest = Path(args.dest) if args.dest else dirs[0]
-    dest.mkdir(parents=True, exist_ok=True)
+    check_mergeable(dirs, force=args.force)
+    dest = check_output_dir(Path(args.dest) if args.dest else dirs[0], "--dest")
     host = get_host(args.plugins)
     _, pivot, files = write_leaderboard(dirs, dest, host.report_writers)
+    OutputDir(dest).record(files)
     print(to_markdown(pivot))
     print("wrote: " + ", ".join(str(f) for f in files))
     return 0
@@ -214,11 +257,24 @@ def cmd_data(args: argparse.Namespace) -> int:
     if args.data_command == "list":
         return ds.cli_data_list(args)
     if args.data_command == "fetch":
+        from .validate import check_url
+
+        check_url(args.base_url)
         return ds.cli_data_fetch(args)
     raise UsageError("usage: tom-harness data {list,fetch} ...")
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "table": cmd_table, "lm-eval": cmd_lm_eval, "data": cmd_data}
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    path, n = export(Path(args.output_dir), args.rows, tasks, Path(args.dest) if args.dest else None,
+                     args.format, args.correct_only, args.metric)
+    print(f"wrote {n} example(s) to {path}")
+    return 0
+
+
+COMMANDS = {"export": cmd_export, "run": cmd_run, "list": cmd_list, "table": cmd_table, "lm-eval": cmd_lm_eval, "data": cmd_data}
 
 
 def _quiet_logs(level: str) -> None:
@@ -242,22 +298,25 @@ class _DropKnownNoise(logging.Filter):
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if argv and argv[0] == "lm-eval":  # everything after it belongs to lm-eval untouched
-        args = argparse.Namespace(command="lm-eval", rest=argv[1:], plugins=[], verbosity="WARNING")
-    else:
-        args = parser.parse_args(argv)
+    try:
+        if argv and argv[0] == "lm-eval":  # everything after it belongs to lm-eval untouched
+            args = argparse.Namespace(command="lm-eval", rest=argv[1:], plugins=[], verbosity="WARNING")
+        else:
+            args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2, message printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if not args.command:
         parser.print_help()
-        return 2
+        return EXIT_USAGE
+    debug = bool(getattr(args, "debug", False) or getattr(args, "verbose", False))
     try:
         _quiet_logs(args.verbosity)
         return COMMANDS[args.command](args)
-    except UsageError as exc:
-        print(f"tom-harness: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("\ntom-harness: interrupted; finished cells are saved, rerun the same command to resume.", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
+        return report_error(exc, debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

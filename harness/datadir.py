@@ -39,4 +39,7 @@ def data_file(dataset: str, relpath: str) -> Path:
             f"`tom-harness data fetch {dataset}`, or point {ENV_VAR} / --data_dir at a folder "
             f"that holds {dataset}/{relpath}."
         )
+    from .datacheck import verify_data_file
+
+    verify_data_file(dataset, relpath, path)  # an edited seed file is reported, not scored
     return path

@@ -110,9 +110,10 @@ def sha256_of(path: Path) -> str:
 
 
 def _file_ok(path: Path, size: int, sha: str, verify: bool) -> bool:
-    if not path.is_file() or path.stat().st_size != size:
-        return False
-    return sha256_of(path) == sha if verify else True
+    """A real sha256 check (remembered by size + mtime; ``verify`` re-hashes regardless)."""
+    from .datacheck import is_verified
+
+    return path.is_file() and is_verified(path, size, sha, rehash=verify)
 
 
 def data_status(data_dir: str | os.PathLike | None = None, verify: bool = False) -> list[dict]:
@@ -129,8 +130,11 @@ def data_status(data_dir: str | os.PathLike | None = None, verify: bool = False)
                 bad.append(rel)
         total = len(info.files)
         state = "ok" if not missing and not bad else ("missing" if len(missing) == total else "incomplete")
+        folder = root / info.name
+        extra = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
+                       and str(p.relative_to(folder)) not in info.files) if folder.is_dir() else []
         rows.append({"name": info.name, "path": str(root / info.name), "files": total,
-                     "present": total - len(missing), "corrupt": bad, "missing": missing,
+                     "present": total - len(missing), "corrupt": bad, "missing": missing, "unverified": extra,
                      "status": state if not bad else "corrupt", "description": info.description})
     return rows
 
@@ -168,7 +172,12 @@ def _download(url: str, part: Path, size: int, say: Callable[[str], None]) -> bo
         if have and not resumed:
             say(f"  server ignored the range request; restarting {part.name}")
         with open(part, "ab" if resumed else "wb") as fh:
+            got = have if resumed else 0
             for block in iter(lambda: response.read(CHUNK), b""):
+                got += len(block)
+                if got > size:  # the registry pins the size: never read more than that
+                    raise DataMissingError(f"{url} sent more than the {size} bytes the registry pins "
+                                           f"for {part.name.removesuffix('.part')}; stopped there")
                 fh.write(block)
     return resumed
 
@@ -231,6 +240,8 @@ def cli_data_list(args) -> int:
         detail = f"{r['present']}/{r['files']} files"
         if r["corrupt"]:
             detail += f", corrupt: {', '.join(r['corrupt'][:3])}"
+        if r.get("unverified"):
+            detail += f", {len(r['unverified'])} unverified (not in the registry): {', '.join(r['unverified'][:3])}"
         print(f"{r['name']:<{width}}  {r['status']:<10}  {detail:<24}  {r['path']}")
     missing = [r["name"] for r in rows if r["status"] != "ok"]
     if missing:

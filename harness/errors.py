@@ -1,8 +1,22 @@
-"""Errors that carry a user-facing message; the CLI turns them into exit code 2."""
+"""Errors that carry a user-facing message, and the exit codes the CLI maps them to.
+
+Exit codes (documented in the README, "Errors and exit codes"):
+
+* ``0`` success;
+* ``1`` an internal error of tom-harness itself (a bug: rerun with ``--debug`` and report it);
+* ``2`` a usage, config, data or plugin error (:class:`UsageError` and its subclasses);
+* ``3`` a failed restore check (:class:`RestoreError`): an intervention left the model changed;
+  the run stops so no later cell is scored on a contaminated model; finished cells are kept;
+* ``130`` interrupted (Ctrl-C); finished cells are kept, rerun to resume.
+"""
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+import sys
+import traceback
+from typing import Iterable, TextIO
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_RESTORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class UsageError(Exception):
@@ -11,13 +25,25 @@ class UsageError(Exception):
     The CLI prints the message and exits with status 2; nothing already written is touched.
     """
 
+    exit_code = EXIT_USAGE
+
 
 class DataMissingError(UsageError):
     """A dataset file is missing or corrupt; the message says how to get it."""
 
 
+class PluginError(UsageError):
+    """Plugin (or task) code raised: the message names the plugin and where it failed."""
+
+
+class LockedError(UsageError):
+    """Another run holds the output directory."""
+
+
 class RestoreError(RuntimeError):
     """An intervention left the model changed after its cell (weights differ or hooks remain)."""
+
+    exit_code = EXIT_RESTORE
 
 
 def closest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
@@ -40,3 +66,25 @@ def unknown(kind: str, name: str, valid: Iterable[str]) -> UsageError:
         shown = sorted(valid)[:12]
         msg += f"; valid: {', '.join(shown)}" + (" ..." if len(valid) > 12 else "")
     return UsageError(msg)
+
+
+def report_error(exc: BaseException, debug: bool = False, stream: TextIO | None = None) -> int:
+    """Print one message for ``exc`` (the traceback too when ``debug``); return its exit code.
+
+    Errors that carry an ``exit_code`` (UsageError and subclasses, RestoreError) are expected
+    and get a one-line message; anything else is a bug of tom-harness itself (exit 1).
+    """
+    stream = stream or sys.stderr
+    if debug:
+        traceback.print_exception(exc, file=stream)
+    code = getattr(exc, "exit_code", None)
+    if code == EXIT_RESTORE:
+        print(f"tom-harness: restore check failed: {exc}\nThe run stopped so no later cell is scored on "
+              "a changed model; finished cells are kept.", file=stream)
+        return code
+    if isinstance(code, int):
+        print(f"tom-harness: error: {exc}", file=stream)
+        return code
+    print(f"tom-harness: internal error: {type(exc).__name__}: {exc}\n"
+          "This is a bug in tom-harness; rerun with --debug for the traceback and report it.", file=stream)
+    return EXIT_INTERNAL

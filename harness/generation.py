@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from lm_eval.api.instance import Instance
+
+log = logging.getLogger("tom_harness")
 
 
 @dataclass
@@ -33,14 +38,42 @@ class CallStats:
 
 
 class GenerationStore:
-    """A small sqlite key-value store for generations (safe to interrupt: sqlite is atomic)."""
+    """A small sqlite key-value store for generations (safe to interrupt: sqlite is atomic).
+
+    The file is opened on first use, so runs without prompt methods never touch it. A file that
+    is not a readable sqlite database is reported, moved aside (``*.corrupt-<time>``) and
+    replaced by an empty store: cached generations are only a speed-up.
+    """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS gen (k TEXT PRIMARY KEY, v TEXT)")
-        self._db.commit()
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._conn = self._open()
+            except sqlite3.DatabaseError as exc:
+                aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+                os.replace(self.path, aside)
+                log.warning("generation cache %s is not a readable sqlite database (%s); moved it to %s "
+                            "and started an empty one", self.path, exc, aside)
+                self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=60)
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS gen (k TEXT PRIMARY KEY, v TEXT)")
+            db.execute("SELECT count(*) FROM gen LIMIT 1").fetchall()
+            db.commit()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def get_many(self, keys: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}

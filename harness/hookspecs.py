@@ -8,7 +8,8 @@ Plugin authors import the marker from here::
     def register_interventions(register):
         register(MyIntervention)
 
-Every hook is register-style, as in simonw/llm: the host passes a ``register`` callback.
+Every hook is register-style, as in simonw/llm: the host passes a ``register`` callback, calls
+the hook once per plugin through ``pm.hook`` and skips a plugin whose hook raises.
 """
 from __future__ import annotations
 
@@ -40,11 +41,15 @@ def register_model_aliases(register: Callable[..., None]) -> None:
     """
 
 
-@hookspec(firstresult=True)
-def load_model(backend: str, model_args: dict, device: str | None, batch_size: Any) -> Any:
-    """Return a :class:`tom_harness.models.ModelHandle` for ``backend``, or None to pass.
+@hookspec
+def register_backends(register: Callable[..., None]) -> None:
+    """Register model backends (``--model`` values): ``register(name, loader, description="")``.
 
-    The first non-None result wins; the built-in ``hf`` and ``vllm`` loaders run last.
+    ``loader(model_args: dict, device: str | None, batch_size) -> ModelHandle`` loads the model
+    once per run; ``model_args`` has aliases already resolved (``pretrained`` is a path or hub id,
+    ``name`` the display name). The built-in ``hf`` and ``vllm`` come from
+    ``tom_harness.models``; the first plugin to register a name wins, in pluggy's call order
+    (plugins registered later are called first), so a plugin may replace a built-in backend.
     """
 
 
@@ -54,4 +59,15 @@ def register_report_writers(register: Callable[..., None]) -> None:
 
     ``fn(output_dir: Path, table: pandas.DataFrame, cells: list[dict]) -> list[Path]`` writes
     extra files (plots, tables) and returns their paths.
+    """
+
+
+@hookspec
+def register_result_processors(register: Callable[..., None]) -> None:
+    """Register post-processors of lm-eval results: ``register(name, fn)``.
+
+    ``fn(results: dict, task: TaskInfo | None) -> None`` edits the dict ``lm_eval.simple_evaluate``
+    returned, in place (e.g. adds the std across seed subtasks to each seed group), after every
+    evaluation: each cell of ``tom-harness run`` (``task`` is the cell's task) and each top-level
+    task of an lm-eval run with ``--model tomh``. Processors run in registration order.
     """

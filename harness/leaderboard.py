@@ -42,7 +42,7 @@ def cell_rows(cell: dict) -> list[dict]:
         "model": cell.get("model"), "intervention": iv["label"], "intervention_id": iv["id"],
         "group_label": iv.get("group_label", iv["label"]), "kind": iv["kind"],
         "params": json.dumps(iv.get("params", {}), sort_keys=True, default=str), "task": cell["task"],
-        "status": cell.get("status", "ok"),
+        "status": cell.get("status", "ok"), "protocol": cell.get("protocol") or "",
         "model_calls": sum(v for k, v in (meta.get("requests") or {}).items() if k in ("loglikelihood", "generate_until", "loglikelihood_rolling"))
         + (meta.get("caller") or {}).get("calls", 0),
         "generated_tokens": (meta.get("requests") or {}).get("generated_tokens", 0) + (meta.get("caller") or {}).get("generated_tokens", 0),

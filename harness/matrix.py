@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,13 @@ import yaml
 
 from .cache import content_key
 from .errors import UsageError, closest
-from .models import BACKENDS, parse_model_args
+from .params import parse_kv
+from .validate import (
+    MODEL_ARG_STR_KEYS, check_batch_size, check_bool, check_device, check_gen_kwargs, check_int,
+    check_limit, check_model_args, check_names,
+)
+
+log = logging.getLogger("tom_harness")
 
 
 @dataclass
@@ -42,20 +49,13 @@ class MatrixSpec:
     )
 
     def validate(self) -> "MatrixSpec":
-        if self.model not in BACKENDS:
-            hint = closest(self.model, BACKENDS)
-            raise UsageError(
-                f"unknown --model {self.model!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
-                + f" (valid: {', '.join(BACKENDS)})"
-            )
+        # ``model`` is checked against the registered backends once plugins are loaded
+        # (PluginHost.backend, from MatrixRunner.prepare_plan): a plugin may add backends.
         if not self.tasks:
             raise UsageError("no tasks given: use --tasks name[,name...] (see `tom-harness list`)")
         if not self.interventions:
             raise UsageError("no interventions given: use --interventions none [SPEC ...]")
-        if self.repeats < 1:
-            raise UsageError(f"--repeats must be at least 1, got {self.repeats}")
-        if self.limit is not None and self.limit <= 0:
-            raise UsageError(f"--limit must be positive, got {self.limit}")
+        check_limit(self.limit)
         return self
 
     def identity(self) -> dict[str, Any]:
@@ -69,50 +69,53 @@ class MatrixSpec:
         return asdict(self)
 
 
-def _split_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    out: list[str] = []
-    for v in value:
-        out.extend(_split_list(v) if isinstance(v, str) and "," in v and ":" not in v else [str(v)])
-    return out
+def _where(name: str, source: str) -> str:
+    return f"--{name}" if source == "flag" else f"config key {name!r}"
 
 
-def _coerce(name: str, value: Any) -> Any:
+def _coerce(name: str, value: Any, source: str = "flag") -> Any:
+    """One option's value, typed and checked; errors name the flag or config key."""
+    where = _where(name, source)
     if name == "model_args":
-        return parse_model_args(value)
-    if name == "gen_kwargs":
         if isinstance(value, dict):
-            return value
-        return {k: _num(v) for k, v in parse_model_args(value).items()}
+            return check_model_args(value, where)
+        return check_model_args(parse_kv(value, where, keep_str=MODEL_ARG_STR_KEYS), where)
+    if name == "gen_kwargs":
+        return check_gen_kwargs(parse_kv(value, where), where)
     if name in ("tasks", "include_path", "plugins"):
-        return _split_list(value)
+        return _dedupe(check_names(value, where, "task" if name == "tasks" else "name"), where)
     if name == "interventions":
-        return [value] if isinstance(value, str) else [str(v) for v in value]
-    if name == "limit" and value is not None:
-        try:
-            f = float(value)
-        except ValueError:
-            raise UsageError(f"--limit: expected a number, got {value!r}") from None
-        return int(f) if f >= 1 and f.is_integer() else f
-    if name in ("seed", "num_fewshot", "bootstrap_iters", "repeats") and value is not None:
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise UsageError(f"--{name}: expected an integer, got {value!r}") from None
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"{where}: expected a list of intervention specs, got {value!r}")
+        return list(value)
+    if name == "limit":
+        return check_limit(value, where)
+    if name == "seed":
+        return check_int(value, where, 0, 2**32 - 1)
+    if name in ("num_fewshot", "bootstrap_iters"):
+        return check_int(value, where, 0)
+    if name == "repeats":
+        return check_int(value, where, 1)
+    if name == "batch_size":
+        return check_batch_size(value, where)
+    if name == "device":
+        return check_device(value, where)
+    if name == "apply_chat_template":
+        return check_bool(value, where)
+    if name in ("model", "system_instruction") and not isinstance(value, str):
+        raise UsageError(f"{where}: expected a string, got {value!r}")
     return value
 
 
-def _num(v: Any) -> Any:
-    if isinstance(v, str):
-        for conv in (int, float):
-            try:
-                return conv(v)
-            except ValueError:
-                pass
-    return v
+def _dedupe(names: list[str], where: str) -> list[str]:
+    """Duplicates dropped with a note (running a task twice would only cost time)."""
+    out = list(dict.fromkeys(names))
+    if len(out) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        log.warning("%s: %s given more than once; each runs once", where, ", ".join(dup))
+    return out
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -121,7 +124,9 @@ def load_config(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise UsageError(f"--config: no such file {p}")
     try:
-        data = yaml.safe_load(p.read_text()) or {}
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--config {p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         raise UsageError(f"--config {p}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
@@ -133,16 +138,16 @@ def build_spec(config: dict[str, Any], overrides: dict[str, Any]) -> MatrixSpec:
     """Merge a config mapping and CLI overrides (CLI wins) into a validated spec."""
     valid = {f.name for f in fields(MatrixSpec)}
     merged: dict[str, Any] = {}
-    for source in (config, overrides):
+    for origin, source in (("config", config), ("flag", overrides)):
         for key, value in source.items():
             if value is None:
                 continue
             if key not in valid:
-                hint = closest(key, valid)
+                hint = closest(str(key), valid)
                 raise UsageError(
                     f"matrix config: unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
                 )
-            merged[key] = _coerce(key, value)
+            merged[key] = _coerce(key, value, origin)
     return MatrixSpec(**merged).validate()
 
 

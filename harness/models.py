@@ -1,7 +1,8 @@
 """Model loading: aliases, the built-in ``hf`` and ``vllm`` loaders, and ``ModelHandle`` building.
 
-The built-in loaders are ``load_model`` hook implementations marked ``trylast``, so a plugin can
-answer first for a backend of its own (or override these).
+This module is itself a plugin (always registered first, see ``plugin_host.DEFAULT_PLUGINS``): it
+registers ``hf`` and ``vllm`` through the ``register_backends`` hook, where a plugin adds a
+backend of its own (or replaces one of these). :func:`load` is the one way a run loads a model.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from .context import ModelHandle
 from .errors import UsageError, unknown
 from .hookspecs import hookimpl
 
-BACKENDS = ("hf", "vllm")
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 #: HFLM keyword arguments we forward when the model object is built here.
@@ -152,38 +152,21 @@ def handle_for_vllm(lm: Any, name: str, model_args: dict) -> ModelHandle:
     )
 
 
-@hookimpl(trylast=True)
-def load_model(backend: str, model_args: dict, device: str | None, batch_size: Any) -> ModelHandle | None:
-    if backend == "hf":
-        return load_hf(model_args, device, batch_size)
-    if backend == "vllm":
-        return load_vllm(model_args, device, batch_size)
-    return None
+@hookimpl
+def register_backends(register):
+    register("hf", load_hf, "transformers in-process (GGUF and peft adapters included), through lm-eval's HFLM")
+    register("vllm", load_vllm, "vLLM engine through lm-eval's VLLM; weight edits via LLM.apply_model (GPU, extra 'vllm')")
 
 
 def load(host: Any, backend: str, model_args: dict, device: str | None = None, batch_size: Any = 1) -> ModelHandle:
-    """Resolve aliases and ask the plugins (built-ins last) to load the model once."""
-    resolved = resolve_model_args(host, model_args)
-    handle = host.pm.hook.load_model(backend=backend, model_args=resolved, device=device, batch_size=batch_size)
-    if handle is None:
-        raise unknown("model backend", backend, BACKENDS)
-    return handle
+    """Resolve aliases and load the model once with the registered ``backend``."""
+    loader = host.backend(backend).loader
+    return loader(resolve_model_args(host, model_args), device, batch_size)
 
 
 def parse_model_args(text: str | dict | None) -> dict:
-    """``k=v,k2=v2`` (lm-eval style) into a dict; values stay strings except true/false/ints."""
-    if not text:
-        return {}
-    if isinstance(text, dict):
-        return dict(text)
-    out: dict[str, Any] = {}
-    for item in str(text).split(","):
-        if not item.strip():
-            continue
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise UsageError(f"--model_args: malformed item {item!r}; expected key=value")
-        value = value.strip()
-        low = value.lower()
-        out[key.strip()] = True if low == "true" else False if low == "false" else value
-    return out
+    """``k=v,k2=v2`` (lm-eval style) into a dict of typed values (see ``params.parse_kv``)."""
+    from .params import parse_kv
+    from .validate import MODEL_ARG_STR_KEYS
+
+    return parse_kv(text, "--model_args", keep_str=MODEL_ARG_STR_KEYS)

@@ -13,6 +13,7 @@ Grammar (documented in the README):
 """
 from __future__ import annotations
 
+import contextvars
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -22,6 +23,11 @@ from .errors import UsageError, closest
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+
+#: most matrix rows one run may expand to (``--max_rows`` raises it); a typo such as
+#: ``m=0:1e-4:1e-9`` (100,001 rows) is refused before anything is built
+DEFAULT_MAX_ROWS = 1000
+MAX_ROWS: contextvars.ContextVar[int] = contextvars.ContextVar("tom_harness_max_rows", default=DEFAULT_MAX_ROWS)
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ def _convert(kind: str, raw: Any) -> Any:
         if isinstance(raw, bool):
             raise TypeError
         v = float(raw)
-        if math.isnan(v):
+        if not math.isfinite(v):  # inf/nan are never a meaningful strength, scale or rate
             raise ValueError
         return v
     if kind == "bool":
@@ -110,7 +116,9 @@ def _convert(kind: str, raw: Any) -> Any:
         if isinstance(raw, (list, tuple)):
             return [_convert("int", x) for x in raw]
         s = str(raw).strip()
-        if s.startswith("[") and s.endswith("]"):
+        if s.startswith("[") != s.endswith("]"):
+            raise ValueError
+        if s.startswith("["):
             s = s[1:-1]
         if ":" in s:
             return _int_range(s)
@@ -118,19 +126,37 @@ def _convert(kind: str, raw: Any) -> Any:
     raise ValueError(f"unknown parameter type {kind}")
 
 
-def _int_range(text: str) -> list[int]:
-    parts = [int(float(p)) for p in text.split(":")]
+def _int_range(text: str, cap: int | None = None) -> list[int]:
+    parts = [_convert("int", p) for p in text.split(":")]
     if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] == 0):
         raise ValueError
-    return list(range(*parts))
+    span = range(*parts)
+    if cap is not None and len(span) > cap:
+        raise RowCapError(len(span))
+    return list(span)
 
 
-def _float_grid(text: str) -> list[float]:
+class RowCapError(ValueError):
+    """A range expands to more values than the row cap (carries the count)."""
+
+    def __init__(self, rows: int) -> None:
+        super().__init__(rows)
+        self.rows = rows
+
+
+def _cap_message(owner: str, what: str, rows: int, cap: int) -> str:
+    return (f"{owner}: {what} expands to {rows} rows, more than the cap of {cap}; "
+            f"narrow it, or raise the cap with --max_rows {rows}")
+
+
+def _float_grid(text: str, cap: int | None = None) -> list[float]:
     parts = [float(p) for p in text.split(":")]
-    if len(parts) != 3 or parts[2] <= 0 or parts[1] < parts[0]:
+    if len(parts) != 3 or parts[2] <= 0 or parts[1] < parts[0] or not all(map(math.isfinite, parts)):
         raise ValueError
     start, stop, step = parts
     n = int(math.floor((stop - start) / step + 1e-9)) + 1
+    if cap is not None and n > cap:
+        raise RowCapError(n)
     # round to the step's precision so 3e-05 does not print as 3.0000000000000004e-05
     return [float(f"{start + i * step:.12g}") for i in range(n)]
 
@@ -167,6 +193,10 @@ def parse_spec(text: str, pair_sep: str = ",") -> Spec:
         raise UsageError("empty intervention spec")
     name, _, rest = text.partition(":")
     name = name.strip()
+    if not name:
+        raise UsageError(f"intervention spec {text!r}: missing the name before ':'")
+    if rest.count("[") != rest.count("]"):
+        raise UsageError(f"{name}: unbalanced brackets in {rest!r}; a list is written [a,b,c]")
     raw: dict[str, str] = {}
     for item in split_top_level(rest, pair_sep) if rest else []:
         key, eq, value = item.partition("=")
@@ -185,6 +215,7 @@ def expand(owner: str, params: Sequence[Param], raw: dict[str, Any]) -> list[dic
     Unknown keys raise a UsageError naming the closest declared ones.
     """
     by_name = {p.name: p for p in params}
+    cap = MAX_ROWS.get()
     for key in raw:
         if key not in by_name:
             hint = closest(key, by_name)
@@ -203,7 +234,9 @@ def expand(owner: str, params: Sequence[Param], raw: dict[str, Any]) -> list[dic
         values: list[Any]
         if isinstance(value, str) and ":" in value and p.type in ("int", "float"):
             try:
-                grid = _int_range(value) if p.type == "int" else _float_grid(value)
+                grid = _int_range(value, cap) if p.type == "int" else _float_grid(value, cap)
+            except RowCapError as exc:
+                raise UsageError(_cap_message(owner, f"parameter {p.name!r} range {value!r}", exc.rows, cap)) from None
             except (TypeError, ValueError):
                 raise UsageError(
                     f"{owner}: parameter {p.name!r}: malformed range {value!r}; expected "
@@ -213,13 +246,18 @@ def expand(owner: str, params: Sequence[Param], raw: dict[str, Any]) -> list[dic
                 raise UsageError(f"{owner}: parameter {p.name!r}: range {value!r} is empty")
             values = [p.convert(v, owner) for v in grid]
         elif isinstance(value, str) and value.startswith("[") and p.type != "int_list":
-            items = split_top_level(value.strip()[1:-1] if value.endswith("]") else value[1:])
+            if not value.endswith("]"):
+                raise UsageError(f"{owner}: parameter {p.name!r}: unclosed list {value!r}; expected [a,b,...]")
+            items = split_top_level(value.strip()[1:-1])
             values = [p.convert(v, owner) for v in items]
             if not values:
                 raise UsageError(f"{owner}: parameter {p.name!r}: empty list {value!r}")
         else:
             values = [p.convert(value, owner)]
         axes.append([(p.name, v) for v in values])
+    rows = math.prod(len(a) for a in axes)
+    if rows > cap:
+        raise UsageError(_cap_message(owner, "the parameter grid", rows, cap))
     return [dict(combo) for combo in itertools.product(*axes)]
 
 
@@ -235,3 +273,47 @@ def format_value(value: Any) -> str:
 
 
 ValueConverter = Callable[[Any], Any]
+
+
+def typed_value(raw: str, where: str = "") -> Any:
+    """lm-eval's reading of one ``k=v`` value: true/false -> bool, integers -> int, other
+    numbers -> float (finite only), anything else stays a string. Shared by every backend so
+    ``max_length=512`` reaches HF and vLLM alike as the number 512."""
+    text = raw.strip()
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(number):
+        raise UsageError(f"{where or 'value'}: expected a finite number, got {raw!r}")
+    return number
+
+
+def parse_kv(text: str | dict | None, flag: str, keep_str: Sequence[str] = ()) -> dict[str, Any]:
+    """``k=v,k2=v2`` (``--model_args``, ``--gen_kwargs``) into a dict of typed values.
+
+    Errors name ``flag`` and the item; keys in ``keep_str`` (paths, revisions) stay strings.
+    """
+    if text is None or text == "":
+        return {}
+    if isinstance(text, dict):
+        return dict(text)
+    if not isinstance(text, str):
+        raise UsageError(f"{flag}: expected k=v,k2=v2 text or a mapping, got {text!r}")
+    out: dict[str, Any] = {}
+    for item in split_top_level(text):
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise UsageError(f"{flag}: malformed item {item!r}; expected key=value")
+        if key in out:
+            raise UsageError(f"{flag}: key {key!r} given twice")
+        out[key] = value.strip() if key in keep_str else typed_value(value, f"{flag} {key}")
+    return out

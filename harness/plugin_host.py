@@ -1,14 +1,19 @@
-"""The plugin host: discovery through entry points, ``--plugins`` modules, and the registries.
+"""The plugin host: built-in plugins, entry points, ``--plugins`` modules, and the registries.
 
-Built-in plugins are declared in setup.cfg under the same ``tom_harness`` entry-point group a
-third-party package uses. A plugin that fails to import or raises while registering is recorded
-in :attr:`PluginHost.failures` (name and error) and skipped; the rest keep working.
+Like simonw/llm's ``DEFAULT_PLUGINS``, the built-in plugins (:data:`DEFAULT_PLUGINS`) are
+imported and registered on every run; the ``tom_harness`` entry-point group is for third-party
+packages, and ``TOM_HARNESS_LOAD_PLUGINS`` (comma-separated entry-point names) filters only
+those. Every hook is called through ``pm.hook`` (pluggy's order: last registered first,
+``tryfirst``/``trylast`` honoured, wrappers kept), one plugin at a time, so a plugin that fails to
+import or raises while registering is recorded in :attr:`PluginHost.failures` (name and error)
+and skipped while the rest keep working.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
 import importlib.util
+import logging
 import os
 import sys
 import traceback
@@ -19,11 +24,26 @@ from typing import Any, Callable, Iterable
 import pluggy
 
 from . import hookspecs
-from .errors import UsageError, unknown
-from .interventions import KINDS, Intervention, NoIntervention
+from .errors import UsageError, closest, unknown
+from .interventions import Intervention, TaskInfo
 from .params import expand, parse_spec
+from .registrars import REGISTER_HOOKS, Backend, Entry, ModelAlias, ResultProcessor, make_register, merge
 
 ENTRY_POINT_GROUP = "tom_harness"
+LOAD_PLUGINS_ENV = "TOM_HARNESS_LOAD_PLUGINS"
+#: plugins registered on every run, under these names, before any entry point
+DEFAULT_PLUGINS: dict[str, str] = {
+    "tom_harness.models": "tom_harness.models",
+    "builtin": "tom_harness.plugins.builtin",
+    "benchmarks": "tom_harness.plugins.benchmarks",
+    "grad_mask": "tom_harness.plugins.grad_mask",
+    "localizer": "tom_harness.plugins.localizer",
+    "enigma": "tom_harness.plugins.enigma",
+    "baselines": "tom_harness.plugins.baselines",
+    "adapter": "tom_harness.plugins.adapter",
+    "steer": "tom_harness.plugins.steer",
+}
+log = logging.getLogger("tom_harness")
 
 
 @dataclass
@@ -31,14 +51,6 @@ class PluginFailure:
     name: str
     error: str
     detail: str = ""
-
-
-@dataclass
-class ModelAlias:
-    name: str
-    resolve: Callable[[], dict]
-    description: str = ""
-    plugin: str = ""
 
 
 @dataclass
@@ -50,7 +62,9 @@ class PluginHost:
     intervention_plugin: dict[str, str] = field(default_factory=dict)
     task_sources: list[Any] = field(default_factory=list)
     model_aliases: dict[str, ModelAlias] = field(default_factory=dict)
+    backends: dict[str, Backend] = field(default_factory=dict)
     report_writers: dict[str, Callable] = field(default_factory=dict)
+    result_processors: list[ResultProcessor] = field(default_factory=list)
     failures: list[PluginFailure] = field(default_factory=list)
 
     # -- interventions -------------------------------------------------------------------
@@ -70,10 +84,32 @@ class PluginHost:
         cls = self.intervention_class(spec.name)
         return [cls(**values) for values in expand(spec.name, cls.params, spec.raw)]
 
-    # -- model aliases ---------------------------------------------------------------------
+    # -- models ----------------------------------------------------------------------------
     def resolve_alias(self, name: str) -> dict | None:
         alias = self.model_aliases.get(name)
         return alias.resolve() if alias else None
+
+    def backend(self, name: str) -> Backend:
+        """The registered backend ``name`` (``--model``), or a UsageError naming the closest."""
+        if name not in self.backends:
+            hint = closest(name, self.backends)
+            raise UsageError(
+                f"unknown --model {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + f" (valid: {', '.join(sorted(self.backends))}; see `tom-harness list models`)"
+            )
+        return self.backends[name]
+
+    # -- results ---------------------------------------------------------------------------
+    def process_results(self, results: dict, task: TaskInfo | None) -> list[str]:
+        """Run every registered result processor on an lm-eval results dict (in place); returns
+        their names, for the cell's metadata. An error names the processor and its plugin."""
+        for proc in self.result_processors:
+            try:
+                proc.fn(results, task)
+            except Exception as exc:
+                exc.add_note(f"in result processor {proc.name!r} of plugin {proc.plugin!r}")
+                raise
+        return [p.name for p in self.result_processors]
 
     def plugin_names(self) -> list[str]:
         return sorted(n for n, p in self.pm.list_name_plugin() if p is not None)
@@ -85,27 +121,44 @@ def _make_pm() -> pluggy.PluginManager:
     return pm
 
 
+def _fail(host: PluginHost, name: str, exc: BaseException) -> None:
+    host.failures.append(PluginFailure(name, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+
+
 def _register_module(host: PluginHost, module: Any, name: str) -> None:
+    if host.pm.has_plugin(name) or host.pm.is_registered(module):
+        return
     try:
         host.pm.register(module, name=name)
-    except ValueError:
-        pass  # already registered under this name
+    except Exception as exc:  # noqa: BLE001 - e.g. a hookimpl that does not match its spec
+        _fail(host, name, exc)
+
+
+def _load_defaults(host: PluginHost) -> None:
+    for name, module_name in DEFAULT_PLUGINS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the host
+            _fail(host, name, exc)
+            continue
+        _register_module(host, module, name)
 
 
 def _load_entry_points(host: PluginHost) -> None:
-    allow = os.environ.get("TOM_HARNESS_LOAD_PLUGINS")
+    """Third-party plugins; entry points into this package (``tom_harness.*``) count as built-in:
+    never filtered by ``TOM_HARNESS_LOAD_PLUGINS``, never registered twice."""
+    allow = os.environ.get(LOAD_PLUGINS_ENV)
     allowed = None if allow is None else {a.strip() for a in allow.split(",") if a.strip()}
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if allowed is not None and ep.name not in allowed:
+        module_name = ep.value.split(":")[0].strip()
+        if module_name in DEFAULT_PLUGINS.values() or host.pm.has_plugin(ep.name):
             continue
-        if host.pm.has_plugin(ep.name):
+        if allowed is not None and ep.name not in allowed and not module_name.startswith("tom_harness."):
             continue
         try:
             module = ep.load()
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the host
-            host.failures.append(
-                PluginFailure(ep.name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-            )
+        except Exception as exc:  # noqa: BLE001
+            _fail(host, ep.name, exc)
             continue
         _register_module(host, module, ep.name)
 
@@ -127,77 +180,43 @@ def _load_module_path(host: PluginHost, ref: str) -> None:
             module = importlib.import_module(ref)
             name = ref
     except Exception as exc:  # noqa: BLE001
-        host.failures.append(
-            PluginFailure(ref, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        )
+        _fail(host, ref, exc)
         return
     _register_module(host, module, name)
 
 
-def _collect(host: PluginHost) -> None:
-    """Call every register-style hook one plugin at a time, so one failure skips one plugin."""
-    host.interventions = {"none": NoIntervention}
-    host.intervention_plugin = {"none": "tom_harness"}
-    host.task_sources, host.model_aliases, host.report_writers = [], {}, {}
-    for plugin_name, plugin in list(host.pm.list_name_plugin()):
-        if plugin is None:
-            continue
-        staged: dict[str, list] = {"iv": [], "tasks": [], "alias": [], "report": []}
-
-        def reg_iv(cls: type, _s=staged) -> None:
-            if not (isinstance(cls, type) and issubclass(cls, Intervention)):
-                raise TypeError(f"register_interventions expects an Intervention subclass, got {cls!r}")
-            if not cls.name or cls.kind not in KINDS:
-                raise TypeError(f"{cls.__name__}: set a name and a kind in {KINDS}")
-            _s["iv"].append(cls)
-
-        def reg_task(source: Any, _s=staged) -> None:
-            if isinstance(source, (str, Path)):
-                source = Path(source)
-                if not source.exists():
-                    raise FileNotFoundError(f"task source {source} does not exist")
-            elif not isinstance(source, dict):
-                raise TypeError(f"register_task_sources expects a folder or a dict, got {source!r}")
-            _s["tasks"].append(source)
-
-        def reg_alias(name: str, resolve: Callable[[], dict], description: str = "", _s=staged) -> None:
-            _s["alias"].append(ModelAlias(name, resolve, description, plugin_name))
-
-        def reg_report(name: str, fn: Callable, _s=staged) -> None:
-            _s["report"].append((name, fn))
-
+def call_per_plugin(pm: pluggy.PluginManager, hook: str, kwargs_for: Callable[[str], dict]) -> list[PluginFailure]:
+    """Call ``pm.hook.<hook>`` once per implementing plugin, in pluggy's call order, each call
+    through :meth:`pluggy.PluginManager.subset_hook_caller` (so other plugins' wrappers still wrap
+    it). ``kwargs_for(plugin_name)`` builds that plugin's arguments. Returns what failed."""
+    caller = getattr(pm.hook, hook)
+    impls = [i for i in caller.get_hookimpls() if not (i.hookwrapper or i.wrapper)]
+    failures: list[PluginFailure] = []
+    for impl in reversed(impls):  # pluggy calls the end of this list first
+        others = [i.plugin for i in impls if i.plugin is not impl.plugin]
         try:
-            for hook, cb in (
-                ("register_interventions", reg_iv),
-                ("register_task_sources", reg_task),
-                ("register_model_aliases", reg_alias),
-                ("register_report_writers", reg_report),
-            ):
-                impl = getattr(plugin, hook, None)
-                if impl is not None and host.pm.parse_hookimpl_opts(plugin, hook) is not None:
-                    impl(cb)
-        except Exception as exc:  # noqa: BLE001
-            host.failures.append(
-                PluginFailure(plugin_name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-            )
-            continue
-        for cls in staged["iv"]:
-            host.interventions.setdefault(cls.name, cls)
-            host.intervention_plugin.setdefault(cls.name, plugin_name)
-        host.task_sources.extend(staged["tasks"])
-        for alias in staged["alias"]:
-            host.model_aliases.setdefault(alias.name, alias)
-        for name, fn in staged["report"]:
-            host.report_writers.setdefault(name, fn)
+            pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs_for(impl.plugin_name))
+        except Exception as exc:  # noqa: BLE001 - one failing plugin is reported and skipped
+            failures.append(PluginFailure(impl.plugin_name, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+    return failures
+
+
+def _collect(host: PluginHost) -> None:
+    """Run every register-style hook; a plugin that raises in any of them is skipped entirely."""
+    entries: list[Entry] = []
+    failed = {f.name for f in host.failures}
+    for hook in REGISTER_HOOKS:
+        for f in call_per_plugin(host.pm, hook, lambda p, h=hook: {"register": make_register(h, p, entries)}):
+            if f.name not in failed:
+                failed.add(f.name)
+                host.failures.append(f)
+    merge(host, entries, failed)
 
 
 def load_host(extra_plugins: Iterable[str] = (), entry_points: bool = True) -> PluginHost:
-    """Discover plugins (entry points, then ``--plugins`` refs) and collect registrations."""
+    """Register the built-ins, then entry points, then ``--plugins`` refs; collect registrations."""
     host = PluginHost(_make_pm())
-    # the built-in loaders for hf/vllm answer load_model last (trylast) and need no entry point
-    from . import models
-
-    _register_module(host, models, "tom_harness.models")
+    _load_defaults(host)
     if entry_points:
         _load_entry_points(host)
     for ref in extra_plugins:
@@ -227,8 +246,7 @@ def recollect(host: PluginHost) -> None:
     _collect(host)
 
 
-def require_known_plugins(host: PluginHost) -> None:
-    """Raise if any plugin failed and the user asked for strict loading (TOM_HARNESS_STRICT)."""
-    if host.failures and os.environ.get("TOM_HARNESS_STRICT"):
-        names = ", ".join(f.name for f in host.failures)
-        raise UsageError(f"plugins failed to load: {names}")
+__all__ = [
+    "DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "LOAD_PLUGINS_ENV", "Backend", "ModelAlias", "PluginFailure",
+    "PluginHost", "ResultProcessor", "call_per_plugin", "get_host", "load_host", "recollect",
+]

@@ -17,17 +17,20 @@ from .cells import OutputDir, intervention_id
 from .context import ModelHandle, RunContext
 from .errors import UsageError
 from .generation import GenerationStore, ModelCaller
-from .integrity import diff_snapshots, raise_if_changed, snapshot
+from .guard import blame, loading_model
+from .integrity import snapshot
 from .interventions import Intervention
 from .lm_wrapper import InterventionLM
+from .locks import locked
 from .matrix import MatrixSpec
+from .params import DEFAULT_MAX_ROWS, MAX_ROWS
 from .plugin_host import PluginHost
 from .repeats import RepeatingTaskManager, summarise
 from .stack import is_checked
 from .tasks import TaskCatalog
+from .verify import applied
 
 log = logging.getLogger("tom_harness")
-CHECKED_KINDS = ("weights", "activations")
 
 
 @dataclass
@@ -46,15 +49,24 @@ class RunSummary:
     not_applicable: list[tuple[str, str]] = field(default_factory=list)
 
 
-def expand_interventions(host: PluginHost, specs: list[str]) -> list[Intervention]:
-    """All rows of the matrix, in order, duplicates dropped."""
+def expand_interventions(host: PluginHost, specs: list[str], max_rows: int = DEFAULT_MAX_ROWS) -> list[Intervention]:
+    """All rows of the matrix, in order, duplicates dropped (with a note); at most ``max_rows``."""
     rows: list[Intervention] = []
     seen: set[str] = set()
-    for text in specs:
-        for iv in host.build_interventions(text):
-            if iv.label() not in seen:
+    token = MAX_ROWS.set(max_rows)
+    try:
+        for text in specs:
+            for iv in host.build_interventions(text):
+                if iv.label() in seen:
+                    log.warning("--interventions: row %s appears more than once; it runs once", iv.label())
+                    continue
                 seen.add(iv.label())
                 rows.append(iv)
+                if len(rows) > max_rows:
+                    raise UsageError(f"--interventions: the matrix has more than {max_rows} rows; "
+                                     f"narrow it, or raise the cap with --max_rows")
+    finally:
+        MAX_ROWS.reset(token)
     return rows
 
 
@@ -114,25 +126,35 @@ class MatrixRunner:
         self, spec: MatrixSpec, host: PluginHost, output: Path, *, shard: str | None = None,
         overwrite: bool = False, log_samples: bool = False, progress: bool = True,
         handle: ModelHandle | None = None, cache: ArtifactCache | None = None,
+        max_rows: int = DEFAULT_MAX_ROWS, lock_wait_s: float = 0.0,
     ) -> None:
         self.spec, self.host, self.out = spec, host, OutputDir(output)
         self.shard, self.overwrite, self.log_samples, self.progress = parse_shard(shard), overwrite, log_samples, progress
         self.handle, self.cache = handle, cache or ArtifactCache()
         self.catalog = TaskCatalog.from_sources(host.task_sources, spec.include_path)
+        self.max_rows, self.lock_wait_s = max_rows, lock_wait_s
 
     # -- planning ----------------------------------------------------------------------------
     def prepare_plan(self) -> list[Cell]:
-        ivs = expand_interventions(self.host, self.spec.interventions)
-        if self.handle is None:  # a mistyped alias fails now, not after the tasks have loaded
+        ivs = expand_interventions(self.host, self.spec.interventions, self.max_rows)
+        if self.handle is None:  # a mistyped backend or alias fails now, not after the tasks load
             from .models import resolve_model_args
+            from .validate import check_pretrained
 
-            resolve_model_args(self.host, self.spec.model_args)
+            self.host.backend(self.spec.model)
+            check_pretrained(resolve_model_args(self.host, self.spec.model_args))
         self.catalog.resolve(self.spec.tasks)
         for t in self.spec.tasks:
-            self.catalog.info(t)  # loads each task once: missing data fails here, before the model
+            with blame(f"loading task {t!r}", self.host, self.catalog.folders):
+                self.catalog.info(t)  # loads each task once: missing data fails here, before the model
         return plan_cells(ivs, self.spec.tasks, self.shard)
 
     def run(self) -> RunSummary:
+        """Run the matrix as the only run writing into the output directory (a lock file)."""
+        with locked(self.out.root, self.lock_wait_s):
+            return self._run()
+
+    def _run(self) -> RunSummary:
         cells = self.prepare_plan()
         self.out.claim(self.spec.to_dict(), self.spec.fingerprint(), {"versions": _version_info()}, self.overwrite)
         summary = RunSummary(self.out.root)
@@ -155,7 +177,8 @@ class MatrixRunner:
             from .models import load
 
             t0 = time.time()
-            self.handle = load(self.host, self.spec.model, self.spec.model_args, self.spec.device, self.spec.batch_size)
+            with loading_model(self.spec.model_args), blame("loading the model", self.host):
+                self.handle = load(self.host, self.spec.model, self.spec.model_args, self.spec.device, self.spec.batch_size)
             log.info("model loaded in %.1fs", time.time() - t0)
         return self.handle
 
@@ -186,7 +209,8 @@ class MatrixRunner:
                 continue
             if cell.iv_id not in prepared:
                 t0 = time.time()
-                iv.prepare(ctx)
+                with blame(f"preparing {iv.label()}", self.host, self.catalog.folders):
+                    iv.prepare(ctx)
                 prepared[cell.iv_id] = time.time() - t0
             self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
             summary.ran.append((iv.label(), cell.task))
@@ -214,46 +238,35 @@ class MatrixRunner:
         caller.take_stats()
         wrapper.take_counts()
         t_apply = time.time()
-        iv.apply(ctx)
-        handle.after_edit()
-        wrapper.intervention = iv
-        restore: dict[str, Any] = {}
         pinned = self._pin_context_length(handle, cell.task)
         n_rep = self.spec.repeats
         manager = RepeatingTaskManager(self.catalog.manager, n_rep) if n_rep > 1 else self.catalog.manager
         try:
-            t_eval = time.time()
-            results = lm_eval.simple_evaluate(
-                model=wrapper,
-                model_args={"pretrained": handle.name, "intervention": iv.label()},
-                tasks=[self.catalog.load_spec(cell.task)],
-                task_manager=manager,
-                limit=self.spec.limit,
-                num_fewshot=self.spec.num_fewshot,
-                batch_size=self.spec.batch_size,
-                device=self.spec.device,
-                gen_kwargs=self.spec.gen_kwargs or None,
-                apply_chat_template=self.spec.apply_chat_template,
-                system_instruction=self.spec.system_instruction,
-                log_samples=self.log_samples,
-                bootstrap_iters=self.spec.bootstrap_iters,
-                random_seed=self.spec.seed, numpy_random_seed=self.spec.seed,
-                torch_random_seed=self.spec.seed, fewshot_random_seed=self.spec.seed,
-            )
-            eval_s = time.time() - t_eval
+            with blame(f"cell {iv.label()} x {cell.task}", self.host, self.catalog.folders), \
+                    applied(iv, ctx, baseline) as restore:
+                wrapper.intervention = iv
+                t_eval = time.time()
+                results = lm_eval.simple_evaluate(
+                    model=wrapper,
+                    model_args={"pretrained": handle.name, "intervention": iv.label()},
+                    tasks=[self.catalog.load_spec(cell.task)],
+                    task_manager=manager,
+                    limit=self.spec.limit,
+                    num_fewshot=self.spec.num_fewshot,
+                    batch_size=self.spec.batch_size,
+                    device=self.spec.device,
+                    gen_kwargs=self.spec.gen_kwargs or None,
+                    apply_chat_template=self.spec.apply_chat_template,
+                    system_instruction=self.spec.system_instruction,
+                    log_samples=self.log_samples,
+                    bootstrap_iters=self.spec.bootstrap_iters,
+                    random_seed=self.spec.seed, numpy_random_seed=self.spec.seed,
+                    torch_random_seed=self.spec.seed, fewshot_random_seed=self.spec.seed,
+                )
+                eval_s = time.time() - t_eval
         finally:
-            self._unpin_context_length(handle, pinned)
             wrapper.intervention = None
-            iv.remove(ctx)
-            handle.after_edit()
-            if is_checked(iv):
-                t_check = time.time()
-                after = handle.apply_to_model(snapshot)
-                reports = [diff_snapshots(b, a) for b, a in zip(baseline, after)]
-                restore = {"ok": all(r["ok"] for r in reports), "checked_s": round(time.time() - t_check, 3),
-                           "tensors_checked": sum(r["tensors_checked"] for r in reports)}
-                for r in reports:
-                    raise_if_changed(r, iv.label())
+            self._unpin_context_length(handle, pinned)
         if n_rep > 1:
             summarise(results, n_rep)
         add_seed_spread(results)
@@ -305,6 +318,7 @@ class MatrixRunner:
             "task": cell.task,
             "family": info.family,
             "headline_metric": self.catalog.metadata(cell.task).get("headline"),
+            "protocol": self.catalog.metadata(cell.task).get("protocol"),  # generation protocol: default | paper
             "subtasks": list(info.subtasks),
             "limit": self.spec.limit,
             "results": results,

@@ -53,77 +53,11 @@ def as_int(value: Any, key: str) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# answers
+# answers: the strict parser lives in _answers.py; re-exported here for existing imports
 
-_OPEN = re.compile(r"<\s*answer\s*>", re.I)
-_CLOSE = re.compile(r"<\s*/\s*answer\s*>", re.I)
-_LEAD_IN = re.compile(r"(?:final answer|the answer is|answer)\s*(?:is)?\s*[:\-]?\s*", re.I)
-
-
-def tagged_answer(text: str) -> str | None:
-    """Content of the last ``<answer>`` block (tags matched case-insensitively); None if no tag.
-
-    An unclosed last block counts (generation often stops at ``</answer>`` itself).
-    """
-    opens = list(_OPEN.finditer(text))
-    if not opens:
-        return None
-    rest = text[opens[-1].end():]
-    close = _CLOSE.search(rest)
-    return (rest[: close.start()] if close else rest).strip()
-
-
-def fallback_answer(text: str) -> str:
-    """The documented fallback for a response with no ``<answer>`` tag.
-
-    Take the text after the last "answer"/"the answer is" lead-in if there is one, else the
-    first non-empty line. Scorers then apply their normal rule to it; the ``untagged`` metric
-    reports how often this path was used, so a fallback success is never silent.
-    """
-    hits = list(_LEAD_IN.finditer(text))
-    if hits:
-        text = text[hits[-1].end():]
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
-
-
-def extract(text: str) -> tuple[str, bool]:
-    """(answer text, whether it came from tags)."""
-    tagged = tagged_answer(text)
-    if tagged is not None:
-        return tagged, True
-    return fallback_answer(text), False
-
-
-def norm_words(text: str) -> str:
-    """Lowercase, ``_`` -> space, punctuation to spaces, single spaces (for phrase matching)."""
-    text = text.lower().replace("_", " ")
-    text = re.sub(r"[^\w\s]", " ", text)
-    return " ".join(text.split())
-
-
-def mentions(text: str, phrase: str) -> bool:
-    """Whole-word, normalised occurrence of ``phrase`` in ``text``."""
-    t, p = f" {norm_words(text)} ", f" {norm_words(phrase)} "
-    return p.strip() != "" and p in t
-
-
-def letter_of(answer: str, options: list[str]) -> str | None:
-    """The option letter a (fair-mode) answer names: ``B``, ``(b)``, ``B.``, ``**B**``,
-    ``Option B``, ``B. option text`` or the option text itself. None if it names none or several."""
-    core = answer.strip().strip("*").strip()
-    core = re.sub(r"^(?:option|choice|letter)\s+", "", core, flags=re.I)
-    m = re.match(r"^[\(\[]?([A-Za-z])[\)\]]?(?:[.:)\s]|$)", core)
-    n = len(options)
-    if m and m.group(1).upper() in LETTERS[:n]:
-        return m.group(1).upper()
-    named = [LETTERS[i] for i, opt in enumerate(options) if norm_words(core) == norm_words(opt)]
-    return named[0] if len(named) == 1 else None
-
-
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+from tom_harness.task_yamls._answers import (  # noqa: E402,F401
+    LETTERS, after_lead_in, extract, fallback_answer, letter_of, mentions, norm_words,
+)
 
 
 def lettered(options: list[str]) -> str:

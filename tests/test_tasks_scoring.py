@@ -25,7 +25,9 @@ TOMI_DOC = {"answer": "cupboard", "containers": ["basket", "cupboard"], "questio
 def test_extract_tags_and_fallback():
     assert extract("<answer>basket</answer>") == ("basket", True)
     assert extract("blah <ANSWER> basket") == ("basket", True)  # unclosed and upper case: still tagged
-    assert extract("x <answer>a</answer> y <answer>b</answer>") == ("b", True)
+    # blocks that disagree are a hedge (joined by " or ", which every parser rejects); was "b"
+    assert extract("x <answer>a</answer> y <answer>b</answer>") == ("a or b", True)
+    assert extract("<answer>B</answer> so <answer>b.</answer>") == ("B", True)
     assert extract("I think.\nThe answer is: cupboard") == ("cupboard", False)
     assert extract("") == ("", False)
 

@@ -21,7 +21,7 @@ from . import lesion
 from .report import export_tmap, write_reports
 from .select import RANDOM_POOLS, SELECTIONS, select_units, unit_count
 from .stats import STATS
-from .stimuli import NETWORKS
+from .stimuli import NETWORKS, WORDINGS
 from .tmap import PAPERS, localize, resolve_settings
 from .units import POOLINGS
 
@@ -59,6 +59,8 @@ class LocalizerIntervention(Intervention):
         Param("random_pool", "str", "complement", "random units drawn outside the top set "
               "(complement) or from all units (all, as ToMechanisms' final drivers)", choices=RANDOM_POOLS),
         Param("batch_size", "int", 8, "stimuli per forward pass while localizing", minimum=1),
+        Param("wording", "str", "paper", "ToM stimuli text: paper (the source code's instruction and "
+              "whitespace) or harness (our earlier rewording; see docs/localizer.md)", choices=WORDINGS),
     )
 
     def __init__(self, **values: Any) -> None:
@@ -75,7 +77,7 @@ class LocalizerIntervention(Intervention):
 
     def settings(self):
         return resolve_settings(self._value("network"), self._value("stat"), self._value("pooling"),
-                                self._value("paper"))
+                                self._value("paper"), self._value("wording"))
 
     def prepare(self, ctx: "RunContext") -> None:
         start = time.perf_counter()

@@ -19,13 +19,22 @@ from tom_harness.errors import UsageError
 DATASET = "localizer"
 NETWORKS = ("tom", "tom_ext", "pain", "lang", "md")
 
-#: Our own wording of the Saxe-lab task instruction the ToM localizer items start with.
+#: ToMechanisms' (and the anchor's) instruction, verbatim, and its item layout.
+PAPER_INSTRUCTION = (
+    "In this experiment, you will read a series of sentences and then answer True/False questions "
+    "about them. Press button 1 to answer 'true' and button 2 to answer 'false'."
+)
+#: Our earlier rewording (``wording=harness``), kept selectable for comparison with old t-maps.
 TOM_INSTRUCTION = (
     "In this experiment you will read short stories. After each story you will see a "
     "statement and must decide whether it is True or False. Press button 1 for True and "
     "button 2 for False."
 )
 TOM_TEMPLATE = "{instruction}\nStory: {story}\nQuestion: {question}\nOptions:\n- True\n- False\nAnswer: {answer}"
+PAPER_TEMPLATE = "{instruction}\nStory: {story}\nQuestion: {question}\nAnswer: {answer}"
+OPTIONS = "\nOptions:\n- True\n- False"
+#: wording=paper: the source code's instruction and whitespace; harness: our rewording, single spaces
+WORDINGS = ("paper", "harness")
 ANSWER_SEED = 42  # ToMechanisms seeds the random True/False answer word with 42
 MD_SEED = 42
 MD_ITEMS = 100
@@ -66,35 +75,64 @@ def _read(relpath: str) -> str:
     return data_file(DATASET, relpath).read_text(encoding="utf-8", errors="replace")
 
 
-def _tom_item(story: str, question: str, answer: str) -> str:
+def paper_story(text: str) -> str:
+    """ToMechanisms' ``read_story``: every line stripped (blank ones too), joined by one space."""
+    return " ".join(line.strip() for line in text.splitlines(keepends=True))
+
+
+def paper_question(text: str) -> str:
+    """ToMechanisms' ``read_question``: the text before the first blank line with its newlines
+    deleted (not replaced: "home \nbelieving" -> "home believing", "discovers  \nthat" keeps two
+    spaces, a trailing space stays), then the True/False options."""
+    return text.split("\n\n")[0].replace("\n", "") + OPTIONS
+
+
+def _tom_item(story: str, question: str, answer: str, wording: str = "harness") -> str:
+    if wording == "paper":  # the question already carries its options (or none: tom_ext)
+        return PAPER_TEMPLATE.format(instruction=PAPER_INSTRUCTION, story=story, question=question,
+                                     answer=answer).strip()
     return TOM_TEMPLATE.format(instruction=TOM_INSTRUCTION, story=story, question=question, answer=answer)
 
 
-def _with_answers(pairs: list[tuple[str, str]], rng: np.random.Generator) -> list[str]:
-    return [_tom_item(s, q, str(rng.choice(["True", "False"]))) for s, q in pairs]
+def _with_answers(pairs: list[tuple[str, str]], rng: np.random.Generator, wording: str) -> list[str]:
+    return [_tom_item(s, q, str(rng.choice(["True", "False"])), wording) for s, q in pairs]
 
 
-def tom_localizer(seed: int = ANSWER_SEED) -> Stimuli:
+def _check_wording(wording: str) -> None:
+    if wording not in WORDINGS:
+        raise UsageError(f"localizer: parameter 'wording': expected one of {'|'.join(WORDINGS)}, got {wording!r}")
+
+
+def tom_localizer(seed: int = ANSWER_SEED, wording: str = "paper") -> Stimuli:
     """Dodell-Feder et al. (2011): 10 false-belief (``{i}b``) vs 10 false-photograph (``{i}p``) stories."""
+    _check_wording(wording)
     rng = np.random.default_rng(seed)
     conditions = {}
     for cond in ("b", "p"):
         pairs = []
         for i in range(1, 11):
-            story = _joined_lines(_read(f"tomloc/{i}{cond}_story.txt"))
-            # the question file is: statement, a blank line, then the answer options
-            question = _joined_lines(_read(f"tomloc/{i}{cond}_question.txt").split("\n\n")[0])
-            pairs.append((story, question))
-        conditions[cond] = _with_answers(pairs, rng)
+            story_text, question_text = _read(f"tomloc/{i}{cond}_story.txt"), _read(f"tomloc/{i}{cond}_question.txt")
+            if wording == "paper":
+                pairs.append((paper_story(story_text), paper_question(question_text)))
+            else:  # the question file is: statement, a blank line, then the answer options
+                pairs.append((_joined_lines(story_text), _joined_lines(question_text.split("\n\n")[0])))
+        conditions[cond] = _with_answers(pairs, rng, wording)
     return Stimuli(
         "tom", tuple(conditions["b"]), tuple(conditions["p"]),
-        description="false belief > false photograph (10 vs 10)", sources=("tomloc/",),
+        description=f"false belief > false photograph (10 vs 10, wording={wording})", sources=("tomloc/",),
     )
 
 
-def _story_question_blocks(relpath: str) -> list[tuple[str, str]]:
+def _story_question_blocks(relpath: str, wording: str = "harness") -> list[tuple[str, str]]:
     out = []
-    for block in _read(relpath).replace("\r\n", "\n").split("\n\n"):
+    text = _read(relpath)
+    if wording == "paper":  # ToMechanisms: blocks starting "Story:" that hold "Question:"
+        for block in text.split("\n\n"):
+            if block.startswith("Story:") and "Question:" in block:
+                story, question = block.split("Question:", 1)
+                out.append((story.replace("Story:", "").strip(), question.strip()))
+        return out
+    for block in text.replace("\r\n", "\n").split("\n\n"):
         story = question = ""
         for line in block.strip().splitlines():
             if line.startswith("Story:"):
@@ -106,15 +144,18 @@ def _story_question_blocks(relpath: str) -> list[tuple[str, str]]:
     return out
 
 
-def extended_tom_localizer(seed: int = ANSWER_SEED) -> Stimuli:
-    """The extended belief vs photo set (95 vs 100 items; the photo list is cut to 95 to match)."""
-    pos = _story_question_blocks("extended-tomloc/tomloc_positive.txt")
-    neg = _story_question_blocks("extended-tomloc/tomloc_negative.txt")
+def extended_tom_localizer(seed: int = ANSWER_SEED, wording: str = "paper") -> Stimuli:
+    """The extended belief vs photo set (95 vs 100 items; the photo list is cut to 95 to match).
+
+    ``wording=paper`` has no True/False option lines, as ToMechanisms' ``ExtendedTomLocGPT4``."""
+    _check_wording(wording)
+    pos = _story_question_blocks("extended-tomloc/tomloc_positive.txt", wording)
+    neg = _story_question_blocks("extended-tomloc/tomloc_negative.txt", wording)
     neg = neg[: len(pos)]
     rng = np.random.default_rng(seed)
     return Stimuli(
-        "tom_ext", tuple(_with_answers(pos, rng)), tuple(_with_answers(neg, rng)),
-        description=f"extended false belief > false photograph ({len(pos)} vs {len(neg)})",
+        "tom_ext", tuple(_with_answers(pos, rng, wording)), tuple(_with_answers(neg, rng, wording)),
+        description=f"extended false belief > false photograph ({len(pos)} vs {len(neg)}, wording={wording})",
         sources=("extended-tomloc/",),
     )
 
@@ -170,12 +211,13 @@ def md_localizer(seed: int = MD_SEED, n: int = MD_ITEMS) -> Stimuli:
                    description=f"hard > easy arithmetic ({n} vs {n}, seed {seed})")
 
 
-def load_stimuli(network: str, max_tokens: int | None = None) -> Stimuli:
-    """The stimuli of ``network``; ``max_tokens`` applies to the language localizer only."""
+def load_stimuli(network: str, max_tokens: int | None = None, wording: str = "paper") -> Stimuli:
+    """The stimuli of ``network``; ``max_tokens`` applies to the language localizer only,
+    ``wording`` to the two ToM localizers only."""
     if network == "tom":
-        return tom_localizer()
+        return tom_localizer(wording=wording)
     if network == "tom_ext":
-        return extended_tom_localizer()
+        return extended_tom_localizer(wording=wording)
     if network == "pain":
         return pain_localizer()
     if network == "lang":

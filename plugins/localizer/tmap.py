@@ -39,9 +39,10 @@ class Settings:
     stat: str
     pooling: str
     max_tokens: int | None
+    wording: str = "paper"  # ToM stimuli text: the source code's (paper) or our rewording (harness)
 
 
-def resolve_settings(network: str, stat: str, pooling: str, paper: str) -> Settings:
+def resolve_settings(network: str, stat: str, pooling: str, paper: str, wording: str = "paper") -> Settings:
     """Fill ``pooling=auto`` and language truncation from the chosen paper's protocol.
 
     ToMechanisms: mean over all tokens for every localizer, no truncation. AlKhamissi et al.:
@@ -52,7 +53,7 @@ def resolve_settings(network: str, stat: str, pooling: str, paper: str) -> Setti
     if pooling == "auto":
         pooling = "last" if (paper == "alkhamissi" and network == "lang") else "mean"
     max_tokens = LANG_MAX_TOKENS if (paper == "alkhamissi" and network == "lang") else None
-    return Settings(network, stat, pooling, max_tokens)
+    return Settings(network, stat, pooling, max_tokens, wording)
 
 
 @dataclass
@@ -102,7 +103,7 @@ def localize(ctx: "RunContext", settings: Settings, batch_size: int = 8) -> TMap
             f"localizer needs an in-process model to read activations (--model hf); "
             f"backend {ctx.handle.backend!r} exposes none"
         )
-    stimuli = load_stimuli(settings.network, settings.max_tokens)
+    stimuli = load_stimuli(settings.network, settings.max_tokens, settings.wording)
     key = content_key(CACHE_KIND, ctx.handle.fingerprint, stimuli.fingerprint, asdict(settings), TMAP_VERSION)
     start = time.perf_counter()
     if key in _TMAPS:

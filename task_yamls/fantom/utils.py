@@ -5,12 +5,10 @@ reports; each type also gets its own metric (``acc_<type>``).
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
-from tom_harness.task_yamls._common import (
-    LETTERS, as_int, extract, letter_of, lettered, read_json, to_dataset_dict,
-)
+from tom_harness.task_yamls._answers import LETTERS, extract, letter_of, name_list, yes_no
+from tom_harness.task_yamls._common import as_int, lettered, read_json, to_dataset_dict
 
 TYPES = ("belief_accessible", "belief_inaccessible", "answerability_list", "answerability_binary",
          "info_accessibility_list", "info_accessibility_binary")
@@ -21,27 +19,39 @@ def short_type(question_type: str) -> str:
     return "_".join(question_type.split(":")[1:])
 
 
+def choice_fields(q: dict, kind: str, rng: random.Random) -> tuple[list[str], str, list[str]]:
+    """(choices, gold, gold_list) of one question, drawing exactly one two-element shuffle.
+
+    EnigmaToM (``MaskToMEvaluator.__order_mc_questions``) shuffles ``[str(wrong), str(correct)]``
+    (``_`` -> space) for every question that has a wrong answer, and ``[correct, other]`` for
+    yes/no questions, so every question advances the stream by one 2-way shuffle. Belief
+    questions show that order (gold = the correct answer's letter); list questions' shuffle is
+    discarded (the original displayed ``str(list(set(names)))``, whose order is not
+    reproducible) and the names are shown sorted; yes/no questions discard it too.
+    """
+    correct, wrong = q["correct_answer"], q.get("wrong_answer")
+    if wrong is None:
+        pair = [str(correct), "yes" if str(correct) == "no" else "no"]
+    else:
+        pair = [str(wrong).replace("_", " "), str(correct).replace("_", " ")]
+    rng.shuffle(pair)
+    if kind.startswith("belief"):
+        return pair, LETTERS[pair.index(str(correct).replace("_", " "))], []
+    if kind.endswith("_list"):
+        return sorted({str(n) for n in list(correct) + list(wrong or [])}), "", [str(n) for n in correct]
+    return [], str(correct).strip().lower(), []
+
+
 def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
-    """One doc per question; one ``shuffle`` per question in file order (EnigmaToM style)."""
+    """One doc per question; ``random.Random(seed)`` once per file (EnigmaToM seeds once per
+    seed file with that file's seed), then one shuffle per question in file order."""
     rng = random.Random(seed if seed >= 0 else 0)
     rows = []
     for conv_id, conv in data.items():
         for qi, q in enumerate(conv["questions"]):
             kind = short_type(q["question_type"])
-            correct, wrong = q["correct_answer"], q.get("wrong_answer")
-            choices: list[str] = []
-            gold, gold_list = "", []
-            if kind.startswith("belief"):
-                choices = [str(wrong), str(correct)]
-                rng.shuffle(choices)
-                gold = LETTERS[choices.index(str(correct))]
-            elif kind.endswith("_list"):
-                choices = sorted({str(n) for n in list(correct) + list(wrong or [])})
-                rng.shuffle(choices)
-                gold_list = [str(n) for n in correct]
-            else:
-                rng.shuffle(["yes", "no"])  # keeps the per-question draw sequence
-                gold = str(correct).strip().lower()
+            correct = q["correct_answer"]
+            choices, gold, gold_list = choice_fields(q, kind, rng)
             rows.append({
                 "story_id": str(conv_id), "q_index": qi, "dataset": dataset, "seed": seed,
                 "narrative": conv["narrative"], "question": q["question"],
@@ -83,21 +93,15 @@ def doc_to_target(doc: dict) -> str:
 
 # -- scoring ------------------------------------------------------------------------------------
 
-def _names(answer: str) -> set[str]:
-    """Fair list parsing: brackets, quotes, "and", newlines and duplicates are all tolerated."""
-    text = re.sub(r"[\[\]\(\)]", " ", answer)
-    parts = re.split(r",|;|\n|\band\b|&", text)
-    return {p.strip().strip("'\"`*.").strip().lower() for p in parts if p.strip().strip("'\"`*.").strip()}
-
-
 def fair_correct(answer: str, doc: dict) -> bool:
+    """Strict rules (``_answers``): one letter or option text; the exact set of names, each a
+    shown name; a standalone yes/no."""
     kind = doc["type"]
     if kind.startswith("belief"):
         return letter_of(answer, doc["choices"]) == doc["gold"]
     if kind.endswith("_list"):
-        return _names(answer) == {n.lower() for n in doc["gold_list"]}
-    words = re.findall(r"[a-z]+", answer.lower())
-    return bool(words) and words[0] in ("yes", "no") and words[0] == doc["gold"]
+        return name_list(answer, doc["choices"]) == {n.lower() for n in doc["gold_list"]}
+    return yes_no(answer) == doc["gold"]
 
 
 def paper_prediction(response: str) -> str | list[str]:

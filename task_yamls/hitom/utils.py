@@ -9,9 +9,8 @@ import random
 import re
 from typing import Any
 
-from tom_harness.task_yamls._common import (
-    LETTERS, as_int, extract, letter_of, lettered, mc_scores, read_json, to_dataset_dict,
-)
+from tom_harness.task_yamls._answers import LETTERS, extract, letter_of
+from tom_harness.task_yamls._common import as_int, lettered, mc_scores, read_json, to_dataset_dict
 
 ORDERS = range(5)
 

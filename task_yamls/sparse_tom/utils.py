@@ -11,13 +11,15 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from tom_harness.task_yamls._answers import completion_hedged, completion_word
 from tom_harness.task_yamls._common import read_json, to_dataset_dict
 
 CONTENTS = ("false_belief", "correct_label", "informed", "open_container")
 TRANSFER = ("false_belief", "no_transfer", "informed", "present")
 
-# Condition sentences; items 1 (a hard drive) and 17 (CDs) need their own wording.
-_CLOSED = {1: "XNAM does not connect to the CX and does not explore its contents. XNAM reads the label on the CX.",
+# Condition sentences; items 1 (a hard drive) and 17 (CDs) need their own wording. Item 1's
+# closed sentence keeps the released code's trailing space (a double space before the probe).
+_CLOSED = {1: "XNAM does not connect to the CX and does not explore its contents. XNAM reads the label on the CX. ",
            17: "XNAM does not open the box and does not listen to any of the CDs. XNAM reads the label."}
 _OPENED = {1: "XNAM connects to the CX and explores its contents. XNAM reads the label on the CX.",
            17: "XNAM puts one in a CD player and listens to the songs. XNAM reads the label."}
@@ -136,17 +138,17 @@ def doc_to_text(doc: dict) -> str:
     return f"Complete the following story: {doc['narrative']} {doc['question']}"
 
 
-def answer_word(generation: str) -> str:
-    """First whitespace-separated word with ``. , ' " ;`` removed (case kept)."""
-    words = generation.strip().split()
-    return re.sub(r"[.,'\";]", "", words[0]) if words else ""
+answer_word = completion_word  # the released code's rule: first word, ". , ' \" ;" removed
 
 
 def process_results(doc: dict, results: list[str]) -> dict[str, Any]:
-    ok = answer_word(results[0]) == doc["expected"]
-    item = (doc["subtask"], doc["cell"], bool(ok))
-    return {"acc_contents": item, "acc_transfer": item, "acc_irony": item,
-            "acc_fb_mean": item, "probe_acc": float(ok)}
+    """``paper``: the released code's first-word match; default: the same, but a hedged
+    completion ("beer or wine") is wrong."""
+    paper = completion_word(results[0]) == doc["expected"]
+    ok = paper and not completion_hedged(results[0])
+    item, item_paper = (doc["subtask"], doc["cell"], bool(ok)), (doc["subtask"], doc["cell"], bool(paper))
+    return {"acc_contents": item, "acc_transfer": item, "acc_irony": item, "acc_fb_mean": item,
+            "probe_acc": float(ok), "acc_fb_mean_paper": item_paper, "probe_acc_paper": float(paper)}
 
 
 def _cell_rate(items: list, subtask: str) -> float:

@@ -1,16 +1,15 @@
 """ToMi tasks: loading (published files or the offline generator), prompts and scoring.
 
 Free-form scoring follows EnigmaToM's two-container rule. Two scores are reported per doc:
-``acc`` (default, fair parser: the answer must name the gold container and not the other one)
+``acc`` (default, strict parser: the answer must name the gold container and not the other one)
 and ``acc_paper`` (the original lexical-overlap scorer, quirks included). See docs/benchmarks.md.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from tom_harness.task_yamls._common import (
-    as_int, extract, mc_scores, mentions, read_json, to_dataset_dict,
-)
+from tom_harness.task_yamls._answers import extract, one_container
+from tom_harness.task_yamls._common import as_int, mc_scores, read_json, to_dataset_dict
 
 FAMILIES = ("first_order", "second_order", "reality", "memory")
 
@@ -84,9 +83,9 @@ def breakdown(doc: dict, correct: float) -> dict[str, float]:
 
 
 def fair_correct(answer: str, doc: dict) -> bool:
-    """Right iff the answer names the gold container and no other container of the story."""
-    named = [c for c in doc["containers"] if mentions(answer, c)]
-    return named == [doc["answer"]]
+    """Right iff the answer names the gold container, no other container of the story, and
+    does not negate (strict rules: ``_answers.one_container``)."""
+    return one_container(answer, doc["containers"]) == doc["answer"]
 
 
 def _drop(text: str, junk: tuple[str, ...]) -> str:
