@@ -34,6 +34,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", help="documents per task (int), or a fraction < 1")
     p.add_argument("--seed", help="seed for python, numpy, torch and few-shot sampling (default 0)")
     p.add_argument("--gen_kwargs", help="generation overrides, k=v,k2=v2")
+    p.add_argument("--repeats", help="ask every generation request N times (with sampling gen_kwargs); "
+                   "tables show the mean, the majority vote and the spread across repeats")
     p.add_argument("--num_fewshot", help="few-shot examples per prompt")
     p.add_argument("--apply_chat_template", action="store_true", default=None, help="use the tokenizer's chat template")
     p.add_argument("--system_instruction", help="system prompt added to every request")
@@ -79,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--dest", help="where to write the tables (default: the first directory)")
     table.add_argument("--force", action="store_true", help="merge output directories even if their matrices differ")
 
+    cmp_ = sub.add_parser("compare", help="per-item agreement (%% agreement, Cohen's kappa) between two rows or two runs")
+    cmp_.add_argument("output_dirs", nargs="+", metavar="OUT_DIR", help="one run (with two --rows) or two runs (same rows)")
+    cmp_.add_argument("--rows", nargs="+", help="row labels, e.g. none sbs (two runs: default every shared row)")
+    cmp_.add_argument("--tasks", nargs="+", help="tasks to compare (default: every task both sides ran)")
+    cmp_.add_argument("--dest", help="where to write compare.csv/.md (default: the first directory)")
+
     lme = sub.add_parser("lm-eval", help="run lm-eval's own CLI with the `tomh` model type registered",
                          add_help=False)
     lme.add_argument("rest", nargs=argparse.REMAINDER)
@@ -109,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .cache import ArtifactCache
     from .cells import OutputDir
     from .datadir import set_data_dir
-    from .leaderboard import to_markdown, write_leaderboard
+    from .leaderboard import terminal, write_leaderboard
     from .matrix import build_spec, load_config
     from .plugin_host import get_host
     from .runner import MatrixRunner
@@ -127,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         k: getattr(args, k) for k in (
             "model", "model_args", "tasks", "interventions", "limit", "seed", "batch_size", "device",
             "gen_kwargs", "apply_chat_template", "system_instruction", "num_fewshot", "bootstrap_iters",
-            "include_path",
+            "include_path", "repeats",
         )
     }
     data_dir = args.data_dir or config.pop("data_dir", None)
@@ -146,11 +154,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         lock_wait_s=args.lock_wait, **({"max_rows": args.max_rows} if args.max_rows else {}),
     )
     summary = runner.run()
-    _, pivot, files = write_leaderboard([Path(output)], Path(output), host.report_writers)
+    table, pivot, files = write_leaderboard([Path(output)], Path(output), host.report_writers)
     OutputDir(output).record(files)
     print(f"\n{len(summary.ran)} cell(s) run, {len(summary.skipped)} already done, "
           f"{len(summary.not_applicable)} n/a. Output: {Path(output).resolve()}")
-    print(to_markdown(pivot))
+    print(terminal(pivot, table))
     print("wrote: " + ", ".join(str(f) for f in files))
     return 0
 
@@ -177,8 +185,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name in sorted(host.interventions):
             cls = host.interventions[name]
             print(f"  {name}  ({cls.kind}; from {host.intervention_plugin.get(name, '?')})  {cls.description}")
-            if cls.families:
-                print(f"      applies to: {', '.join(cls.families)}")
+            if cls.requirements_text():
+                print(f"      {cls.requirements_text()}")
             for p in cls.params:
                 flag = " [replicate]" if p.replicate else ""
                 print(f"      {p.name}: {p.describe_type()} = {p.default!r}{flag}  {p.help}")
@@ -203,7 +211,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from .leaderboard import to_markdown, write_leaderboard
+    from .leaderboard import terminal, write_leaderboard
     from .plugin_host import get_host
 
     from .cells import OutputDir, check_mergeable
@@ -216,9 +224,26 @@ def cmd_table(args: argparse.Namespace) -> int:
     check_mergeable(dirs, force=args.force)
     dest = check_output_dir(Path(args.dest) if args.dest else dirs[0], "--dest")
     host = get_host(args.plugins)
-    _, pivot, files = write_leaderboard(dirs, dest, host.report_writers)
+    table, pivot, files = write_leaderboard(dirs, dest, host.report_writers)
     OutputDir(dest).record(files)
-    print(to_markdown(pivot))
+    print(terminal(pivot, table))
+    print("wrote: " + ", ".join(str(f) for f in files))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import run_compare, summary_markdown
+
+    from .cells import OutputDir
+    from .validate import check_output_dir
+
+    tasks = [t for arg in args.tasks or [] for t in arg.split(",") if t] or None
+    dirs = [Path(d) for d in args.output_dirs]
+    dest = Path(args.dest) if args.dest else dirs[0]
+    frame, files = run_compare(dirs, args.rows, tasks, dest, check_output_dir)
+    if dest.resolve() in {d.resolve() for d in dirs}:  # so --overwrite clears them with the run
+        OutputDir(dest).record(files)
+    print(summary_markdown(frame))
     print("wrote: " + ", ".join(str(f) for f in files))
     return 0
 
@@ -253,7 +278,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     raise UsageError("usage: tom-harness data {list,fetch} ...")
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "table": cmd_table, "lm-eval": cmd_lm_eval, "data": cmd_data}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "table": cmd_table, "compare": cmd_compare, "lm-eval": cmd_lm_eval, "data": cmd_data}
 
 
 def _quiet_logs(level: str) -> None:

@@ -69,6 +69,8 @@ class InterventionLM(LM):
         self.task_info: Callable[[str], TaskInfo] = lambda name: TaskInfo(name, name)
         self.counts: Counter = Counter()
         self.edits: int = 0
+        #: reseed torch before each generate_until call (sampled repeats do not depend on what ran before)
+        self.sample_seed: int | None = None
 
     # -- lm-eval surface ---------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -120,6 +122,10 @@ class InterventionLM(LM):
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
         self._edit(requests)
         self.counts["generate_until"] += len(requests)
+        if self.sample_seed is not None:
+            import torch
+
+            torch.manual_seed(self.sample_seed)
         outputs = self.inner.generate_until(requests, disable_tqdm=disable_tqdm)
         tok = getattr(self.inner, "tokenizer", None)
         if tok is not None:

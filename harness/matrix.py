@@ -39,11 +39,13 @@ class MatrixSpec:
     bootstrap_iters: int = 1000
     include_path: list[str] = field(default_factory=list)
     plugins: list[str] = field(default_factory=list)
+    #: each generation request asked this many times (see harness/repeats.py)
+    repeats: int = 1
 
     #: fields that change the numbers; ``batch_size``/``device`` only change speed
     _IDENTITY = (
         "model", "model_args", "tasks", "interventions", "limit", "seed", "gen_kwargs",
-        "apply_chat_template", "system_instruction", "num_fewshot", "include_path",
+        "apply_chat_template", "system_instruction", "num_fewshot", "include_path", "repeats",
     )
 
     def validate(self) -> "MatrixSpec":
@@ -54,10 +56,13 @@ class MatrixSpec:
         if not self.interventions:
             raise UsageError("no interventions given: use --interventions none [SPEC ...]")
         check_limit(self.limit)
+        if self.repeats < 1:
+            raise UsageError(f"--repeats must be at least 1, got {self.repeats}")
         return self
 
     def identity(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self._IDENTITY}
+        # repeats=1 is left out so matrices written before --repeats existed keep their hash
+        return {k: getattr(self, k) for k in self._IDENTITY if not (k == "repeats" and self.repeats == 1)}
 
     def fingerprint(self) -> str:
         return content_key(self.identity())
@@ -93,6 +98,8 @@ def _coerce(name: str, value: Any, source: str = "flag") -> Any:
         return check_int(value, where, 0, 2**32 - 1)
     if name in ("num_fewshot", "bootstrap_iters"):
         return check_int(value, where, 0)
+    if name == "repeats":
+        return check_int(value, where, 1)
     if name == "batch_size":
         return check_batch_size(value, where)
     if name == "device":

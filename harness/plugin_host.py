@@ -40,6 +40,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "localizer": "tom_harness.plugins.localizer",
     "enigma": "tom_harness.plugins.enigma",
     "baselines": "tom_harness.plugins.baselines",
+    "adapter": "tom_harness.plugins.adapter",
 }
 log = logging.getLogger("tom_harness")
 

@@ -20,11 +20,13 @@ from .generation import GenerationStore, ModelCaller
 from .guard import blame, loading_model
 from .integrity import snapshot
 from .interventions import Intervention
+from .items import items_path, write_items
 from .lm_wrapper import InterventionLM
 from .locks import locked
 from .matrix import MatrixSpec
 from .params import DEFAULT_MAX_ROWS, MAX_ROWS
 from .plugin_host import PluginHost
+from .repeats import RepeatingTaskManager, summarise
 from .stack import is_checked
 from .tasks import TaskCatalog
 from .verify import applied
@@ -69,6 +71,17 @@ def expand_interventions(host: PluginHost, specs: list[str], max_rows: int = DEF
     return rows
 
 
+def evaluate_kwargs(spec: MatrixSpec) -> dict[str, Any]:
+    """The ``simple_evaluate`` arguments that shape a cell's requests (shared with the dry run,
+    ``tom-harness prompts``, so both build the same prompts)."""
+    return dict(
+        limit=spec.limit, num_fewshot=spec.num_fewshot, batch_size=spec.batch_size, device=spec.device,
+        gen_kwargs=spec.gen_kwargs or None, apply_chat_template=spec.apply_chat_template,
+        system_instruction=spec.system_instruction, random_seed=spec.seed, numpy_random_seed=spec.seed,
+        torch_random_seed=spec.seed, fewshot_random_seed=spec.seed,
+    )
+
+
 def parse_shard(text: str | None) -> tuple[int, int]:
     if not text:
         return (1, 1)
@@ -85,17 +98,6 @@ def plan_cells(ivs: list[Intervention], tasks: list[str], shard: tuple[int, int]
     k, n = shard
     cells = [Cell(iv, intervention_id(iv.label()), t, row) for row, iv in enumerate(ivs) for t in tasks]
     return [c for i, c in enumerate(cells) if i % n == k - 1]
-
-
-def add_seed_spread(results: dict) -> None:
-    """Add the population std across seed subtasks to each seed group's results
-    (lm-eval groups can only average; the papers report mean ± std over seed files)."""
-    from .task_yamls._common import seed_summary
-
-    for group, stats in seed_summary(results).items():
-        entry = results.setdefault("results", {}).setdefault(group, {})
-        for key, value in stats.items():
-            entry.setdefault(key, value)
 
 
 def _quiet_git_hash() -> str | None:
@@ -193,6 +195,7 @@ class MatrixRunner:
         ctx = RunContext(handle=handle, cache=self.cache, caller=caller, seed=self.spec.seed,
                          show_progress=self.progress, output_dir=self.out.root)
         wrapper.ctx = ctx
+        wrapper.sample_seed = self.spec.seed
         self.out.update_manifest(model=handle.name, model_fingerprint=handle.fingerprint, backend=handle.backend)
         baseline = handle.apply_to_model(snapshot)
         prepared: dict[str, float] = {}
@@ -200,6 +203,11 @@ class MatrixRunner:
         for cell in bar:
             iv = cell.intervention
             bar.set_postfix_str(f"{iv.label()} × {cell.task}"[:60])
+            reason = iv.unavailable(ctx) if hasattr(iv, "unavailable") else None
+            if reason:  # e.g. an adapter on a vLLM engine started without LoRA support
+                self._write_na(cell, reason)
+                summary.not_applicable.append((iv.label(), cell.task))
+                continue
             if cell.iv_id not in prepared:
                 t0 = time.time()
                 with blame(f"preparing {iv.label()}", self.host, self.catalog.folders):
@@ -232,6 +240,8 @@ class MatrixRunner:
         wrapper.take_counts()
         t_apply = time.time()
         pinned = self._pin_context_length(handle, cell.task)
+        n_rep = self.spec.repeats
+        manager = RepeatingTaskManager(self.catalog.manager, n_rep) if n_rep > 1 else self.catalog.manager
         try:
             with blame(f"cell {iv.label()} x {cell.task}", self.host, self.catalog.folders), \
                     applied(iv, ctx, baseline) as restore:
@@ -241,35 +251,33 @@ class MatrixRunner:
                     model=wrapper,
                     model_args={"pretrained": handle.name, "intervention": iv.label()},
                     tasks=[self.catalog.load_spec(cell.task)],
-                    task_manager=self.catalog.manager,
-                    limit=self.spec.limit,
-                    num_fewshot=self.spec.num_fewshot,
-                    batch_size=self.spec.batch_size,
-                    device=self.spec.device,
-                    gen_kwargs=self.spec.gen_kwargs or None,
-                    apply_chat_template=self.spec.apply_chat_template,
-                    system_instruction=self.spec.system_instruction,
-                    log_samples=self.log_samples,
+                    task_manager=manager,
+                    log_samples=True,  # per-item scores are always kept (items file); full samples only if asked
                     bootstrap_iters=self.spec.bootstrap_iters,
-                    random_seed=self.spec.seed, numpy_random_seed=self.spec.seed,
-                    torch_random_seed=self.spec.seed, fewshot_random_seed=self.spec.seed,
+                    **evaluate_kwargs(self.spec),
                 )
                 eval_s = time.time() - t_eval
         finally:
             wrapper.intervention = None
             self._unpin_context_length(handle, pinned)
-        add_seed_spread(results)
+        if n_rep > 1:
+            summarise(results, n_rep)
+        processed = self.host.process_results(results, self.catalog.info(cell.task))
         samples = results.pop("samples", None) or {}
+        write_items(items_path(self.out.cell_path(cell.iv_id, cell.task)), samples, results)
         if samples and self.log_samples:
             self.out.write_samples(cell.iv_id, cell.task, samples)
         meta = {
             **iv.cell_metadata(),
             "requests": wrapper.take_counts(),
             "caller": caller.take_stats().as_dict(),
+            "result_processors": processed,
             "timing": {"prepare_s": round(prep_s, 3), "apply_s": round(t_eval - t_apply, 3), "eval_s": round(eval_s, 3)},
         }
         if restore:
             meta["restore_check"] = restore
+        if n_rep > 1:
+            meta["repeats"] = {"n": n_rep, "tasks": manager.repeated}
         if pinned is not None:
             meta["rolling_max_length"] = pinned[1]
         self.out.write_cell(self._cell_dict(cell, "ok", results, meta))
@@ -313,7 +321,8 @@ class MatrixRunner:
             "written": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
 
-    def _write_na(self, cell: Cell) -> None:
+    def _write_na(self, cell: Cell, reason: str | None = None) -> None:
         iv, info = cell.intervention, self.catalog.info(cell.task)
-        reason = iv.na_reason(info) if hasattr(iv, "na_reason") else f"{iv.name} does not apply to {info.family}"
+        if reason is None:
+            reason = iv.na_reason(info) if hasattr(iv, "na_reason") else f"{iv.name} does not apply to {info.family}"
         self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": reason}))

@@ -132,8 +132,17 @@ class Stack(Intervention):
 
     def na_reason(self, task: TaskInfo) -> str:
         part = self.blocking_part(task)
-        who = part.label() if part is not None else self.label()
-        return f"{who} (part of {self.label()}) does not apply to {task.family}"
+        if part is None:
+            return f"{self.label()} does not apply to {task.name}"
+        return f"{part.na_reason(task)} (part of {self.label()})"
+
+    def unavailable(self, ctx: "RunContext") -> str | None:
+        """The first part's reason it cannot run on the loaded backend (see ``Adapter``)."""
+        for p in self.parts:
+            reason = p.unavailable(ctx) if hasattr(p, "unavailable") else None
+            if reason:
+                return f"{p.label()} (part of {self.label()}): {reason}"
+        return None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def prepare(self, ctx: "RunContext") -> None:
