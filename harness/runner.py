@@ -145,7 +145,7 @@ class MatrixRunner:
             resolve_for(self.host, self.spec.model, self.spec.model_args)
         self.catalog.resolve(self.spec.tasks)
         for t in self.spec.tasks:
-            with blame(f"loading task {t!r}", self.host, self.catalog.folders):
+            with blame(f"loading task {t!r}", self.host, self.catalog.folders, fallback="its config"):
                 self.catalog.info(t)  # loads each task once: missing data fails here, before the model
         return plan_cells(ivs, self.spec.tasks, self.shard)
 

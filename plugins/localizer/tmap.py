@@ -16,6 +16,7 @@ import torch
 
 from tom_harness.cache import content_key
 from tom_harness.errors import UsageError
+from tom_harness.vllm_backend import hf_twin
 
 from .stats import benjamini_hochberg, welch_t
 from .stimuli import Stimuli, load_stimuli
@@ -75,7 +76,7 @@ def _activations(ctx: "RunContext", stimuli: Stimuli, pooling: str, batch_size: 
     """Pooled activations, kept in the cache's memory tier (several t-maps share them)."""
     key = content_key(ctx.handle.fingerprint, stimuli.fingerprint, pooling)
     return ctx.cache.remember("localizer_activations", key, lambda: extract(
-        ctx.handle.model, ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)).value
+        hf_twin(ctx.handle), ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)).value
 
 
 def compute_maps(acts: Activations, n_pos: int, stat: str) -> dict[str, torch.Tensor]:
@@ -85,11 +86,6 @@ def compute_maps(acts: Activations, n_pos: int, stat: str) -> dict[str, torch.Te
 
 def localize(ctx: "RunContext", settings: Settings, batch_size: int = 8) -> TMap:
     """The t-map for ``settings`` on the context's model, from the artifact cache (memory, disk) or computed."""
-    if ctx.handle.model is None:
-        raise UsageError(
-            f"localizer needs an in-process model to read activations (--model hf); "
-            f"backend {ctx.handle.backend!r} exposes none"
-        )
     stimuli = load_stimuli(settings.network, settings.max_tokens, settings.wording)
     key = content_key(CACHE_KIND, ctx.handle.fingerprint, stimuli.fingerprint, asdict(settings), TMAP_VERSION)
     start = time.perf_counter()
