@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--rows", nargs="+", help="row labels, e.g. none sbs (two runs: default every shared row)")
     cmp_.add_argument("--tasks", nargs="+", help="tasks to compare (default: every task both sides ran)")
     cmp_.add_argument("--dest", help="where to write compare.csv/.md (default: the first directory)")
+    exp = sub.add_parser("export", help="write a finished run's prompts and answers as a fine-tuning set (JSONL)")
+    exp.add_argument("output_dir", help="output directory of a run made with --log_samples")
+    exp.add_argument("--rows", nargs="+", required=True, metavar="ROW", help="row labels (or ids) to export")
+    exp.add_argument("--tasks", required=True, help="comma-separated tasks to export")
+    exp.add_argument("--format", default="sft-jsonl", help="sft-jsonl: prompt/completion, or chat messages")
+    exp.add_argument("--correct_only", action="store_true", help="only answers the task scored as correct")
+    exp.add_argument("--metric", help="the 0/1 metric that decides correctness (default: the task's headline)")
+    exp.add_argument("--dest", help="JSONL file to write (default: OUT/export/<row>.sft.jsonl)")
 
     lme = sub.add_parser("lm-eval", help="run lm-eval's own CLI with the `tomh` model type registered",
                          add_help=False)
@@ -104,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--data_dir")
     df.add_argument("--base_url", help="mirror to fetch from instead of the public sources")
     df.add_argument("--quiet", action="store_true", help="no progress bars")
-    for p in (run, prompts, ls, table, data, dl, df):
+    for p in (run, prompts, ls, table, cmp_, exp, data, dl, df):
         _add_debug_flags(p, argparse.SUPPRESS)
     return parser
 
@@ -307,8 +315,18 @@ def cmd_data(args: argparse.Namespace) -> int:
     raise UsageError("usage: tom-harness data {list,fetch} ...")
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    path, n = export(Path(args.output_dir), args.rows, tasks, Path(args.dest) if args.dest else None,
+                     args.format, args.correct_only, args.metric)
+    print(f"wrote {n} example(s) to {path}")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "list": cmd_list, "table": cmd_table, "compare": cmd_compare,
-            "lm-eval": cmd_lm_eval, "data": cmd_data}
+            "export": cmd_export, "lm-eval": cmd_lm_eval, "data": cmd_data}
 
 
 def _quiet_logs(level: str) -> None:
