@@ -11,7 +11,7 @@ import yaml
 
 from .cache import content_key
 from .errors import UsageError, closest
-from .params import parse_kv
+from .kvargs import parse_kv
 from .validate import (
     MODEL_ARG_STR_KEYS, check_batch_size, check_bool, check_device, check_gen_kwargs, check_int,
     check_limit, check_model_args, check_names,

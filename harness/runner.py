@@ -139,14 +139,12 @@ class MatrixRunner:
     def prepare_plan(self) -> list[Cell]:
         ivs = expand_interventions(self.host, self.spec.interventions, self.max_rows)
         if self.handle is None:  # a mistyped backend or alias fails now, not after the tasks load
-            from .models import resolve_model_args
-            from .validate import check_pretrained
+            from .models import resolve_for
 
-            self.host.backend(self.spec.model)
-            check_pretrained(resolve_model_args(self.host, self.spec.model_args))
+            resolve_for(self.host, self.spec.model, self.spec.model_args)
         self.catalog.resolve(self.spec.tasks)
         for t in self.spec.tasks:
-            with blame(f"loading task {t!r}", self.host, self.catalog.folders):
+            with blame(f"loading task {t!r}", self.host, self.catalog.folders, fallback="its config"):
                 self.catalog.info(t)  # loads each task once: missing data fails here, before the model
         return plan_cells(ivs, self.spec.tasks, self.shard)
 
