@@ -206,3 +206,11 @@ def test_compare_errors_exit_2_with_closest_names(tmp_path, capsys):
     write_cell(tmp_path / "old", "none", "t", {"t": acc_samples([1, 0])}, items=False)
     assert main(["compare", str(run), str(tmp_path / "old"), "--rows", "none"]) == 2
     assert "no per-item file" in capsys.readouterr().err
+
+
+def test_protocol_column_comes_from_the_cell(tmp_path):
+    path = write_cell(tmp_path, "none", "t", {"t": acc_samples(A)})
+    cell = json.loads(path.read_text())
+    path.write_text(json.dumps({**cell, "protocol": "paper"}))
+    table, _, _ = write_leaderboard([tmp_path], tmp_path)
+    assert set(table.protocol) == {"paper"}
