@@ -86,6 +86,8 @@ def test_parsed_answer_rules():
     assert parsed_answer(HITOM_DOC, "<answer>blue_box</answer>") == "A"
     assert parsed_answer({"mc_choices": ["basket", "box"]}, [[-3.0, False], [-1.5, True]]) == "box"
     assert parsed_answer({}, [-120.5]) is None and parsed_answer({}, "  Yes!  ") == "yes"
+    repeats = ["<answer>basket</answer>", "red box", "<answer>red_box</answer>"]  # --repeats: majority
+    assert parsed_answer(TOMI_DOC, repeats) == "red box"
 
 
 def test_repeats_are_averaged_per_item(tmp_path):
