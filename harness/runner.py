@@ -143,7 +143,9 @@ class MatrixRunner:
             from .validate import check_pretrained
 
             self.host.backend(self.spec.model)
-            check_pretrained(resolve_model_args(self.host, self.spec.model_args))
+            resolved = resolve_model_args(self.host, self.spec.model_args)
+            if self.spec.model in ("hf", "vllm"):  # a plugin backend reads pretrained its own way
+                check_pretrained(resolved)
         self.catalog.resolve(self.spec.tasks)
         for t in self.spec.tasks:
             with blame(f"loading task {t!r}", self.host, self.catalog.folders, fallback="its config"):
