@@ -97,6 +97,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _target(value: Any) -> Any:
+    return _jsonable(value) if value is None or isinstance(value, (str, int, float, list)) else str(value)
+
+
 def records(samples: dict[str, list[dict]], repeat: int = 0) -> list[dict]:
     """Compact per-item records from lm-eval's samples ``{subtask: [sample, ...]}``."""
     out = []
@@ -109,17 +113,19 @@ def records(samples: dict[str, list[dict]], repeat: int = 0) -> list[dict]:
                 "subtask": sub, "doc_id": s.get("doc_id"), "doc_hash": str(s.get("doc_hash", ""))[:16],
                 "filter": s.get("filter", "none"), "repeat": repeat,
                 "metrics": {m: _jsonable(s.get(m)) for m in s.get("metrics", []) if m in s},
-                "target": _jsonable(s.get("target")) if isinstance(s.get("target"), (str, int, float, list)) else str(s.get("target")),
+                "target": _target(s.get("target")),
                 "response": text[:_MAX_TEXT] if text is not None else None,
                 "answer": parsed_answer(s.get("doc") or {}, response),
             })
     return out
 
 
-def write_items(path: Path, samples: dict[str, list[dict]], results: dict, repeat: int = 0) -> Path:
-    """Write the items file atomically (temp file + rename, like cells)."""
+def write_items(path: Path, samples: dict[str, list[dict]] | list[dict[str, list[dict]]], results: dict) -> Path:
+    """Write the items file atomically (temp file + rename, like cells). ``samples`` is lm-eval's
+    samples dict, or a list of them, one per repeat of the evaluation (repeat index = position)."""
     header = {"tom_harness_items": SCHEMA, "metrics": metric_specs(results)}
-    lines = [header, *records(samples, repeat)]
+    runs = samples if isinstance(samples, list) else [samples]
+    lines = [header, *(r for i, run in enumerate(runs) for r in records(run, i))]
     text = "".join(json.dumps(r, default=handle_non_serializable, ensure_ascii=False) + "\n" for r in lines)
     atomic_write_bytes(path, gzip.compress(text.encode("utf-8"), mtime=0))
     return path
@@ -131,6 +137,7 @@ class Items:
 
     metrics: dict[str, dict[str, dict[str, Any]]]
     rows: list[dict] = field(default_factory=list)
+    _memo: dict = field(default_factory=dict, repr=False)
 
     def subtasks(self) -> list[str]:
         return list(dict.fromkeys(r["subtask"] for r in self.rows))
@@ -142,6 +149,12 @@ class Items:
     def values(self, metric: str, filt: str = "none", subtasks: Iterable[str] | None = None) -> dict[tuple[str, int], tuple[str, Any]]:
         """``(subtask, doc_id) -> (doc_hash, value)`` for items that have ``metric``; repeats of
         one item are averaged (element-wise for list values)."""
+        memo_key = (metric, filt, tuple(sorted(subtasks)) if subtasks is not None else None)
+        if memo_key not in self._memo:
+            self._memo[memo_key] = self._values(metric, filt, subtasks)
+        return self._memo[memo_key]
+
+    def _values(self, metric: str, filt: str, subtasks: Iterable[str] | None) -> dict[tuple[str, int], tuple[str, Any]]:
         keep = set(subtasks) if subtasks is not None else None
         acc: dict[tuple[str, int], list] = {}
         hashes: dict[tuple[str, int], str] = {}

@@ -41,6 +41,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "enigma": "tom_harness.plugins.enigma",
     "baselines": "tom_harness.plugins.baselines",
     "adapter": "tom_harness.plugins.adapter",
+    "steer": "tom_harness.plugins.steer",
 }
 log = logging.getLogger("tom_harness")
 

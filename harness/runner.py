@@ -139,13 +139,9 @@ class MatrixRunner:
     def prepare_plan(self) -> list[Cell]:
         ivs = expand_interventions(self.host, self.spec.interventions, self.max_rows)
         if self.handle is None:  # a mistyped backend or alias fails now, not after the tasks load
-            from .models import resolve_model_args
-            from .validate import check_pretrained
+            from .models import resolve_for
 
-            self.host.backend(self.spec.model)
-            resolved = resolve_model_args(self.host, self.spec.model_args)
-            if self.spec.model in ("hf", "vllm"):  # a plugin backend reads pretrained its own way
-                check_pretrained(resolved)
+            resolve_for(self.host, self.spec.model, self.spec.model_args)
         self.catalog.resolve(self.spec.tasks)
         for t in self.spec.tasks:
             with blame(f"loading task {t!r}", self.host, self.catalog.folders, fallback="its config"):

@@ -8,7 +8,7 @@ from torch import nn
 from tom_harness.cache import ArtifactCache
 from tom_harness.context import RunContext
 from tom_harness.errors import UsageError
-from tom_harness.integrity import compare, snapshot
+from tom_harness.integrity import diff_snapshots, snapshot
 from tom_harness.plugins.grad_mask import intervention as gmi
 from tom_harness.plugins.grad_mask.intervention import GradMask, build_plan, resolve_generic
 from tom_harness.plugins.grad_mask.mask import k_for, random_indices, select
@@ -196,7 +196,7 @@ def test_apply_writes_the_formula_and_restore_is_exact(tiny_handle, tmp_path, sh
     originals = {e.param: params[e.param].detach().clone() for e in iv.plan}
     iv.apply(ctx)
     edited = {e.param for e in iv.plan if e.index.numel()}
-    assert set(compare(before, model)["changed_tensors"]) == edited and edited
+    assert set(diff_snapshots(before, snapshot(model))["changed_tensors"]) == edited and edited
     for e in iv.plan:
         w0, w1 = originals[e.param].view(-1), params[e.param].detach().view(-1)
         keep = torch.ones(w0.numel(), dtype=torch.bool)
@@ -207,7 +207,7 @@ def test_apply_writes_the_formula_and_restore_is_exact(tiny_handle, tmp_path, sh
             torch.testing.assert_close(w1[e.index], mu + scale * (w0[e.index] - mu))
     assert iv.metadata["weights_perturbed"] == sum(e.index.numel() for e in iv.plan)
     iv.remove(ctx)
-    assert compare(before, model)["ok"]
+    assert diff_snapshots(before, snapshot(model))["ok"]
 
 
 def test_sweep_reuses_maps_memo_then_cache(tiny_handle, tmp_path, shared_data):
@@ -286,4 +286,4 @@ def test_plan_applies_identically_to_fused_layout(tiny_handle):
                                    torch.cat([m.gate_proj.weight, m.up_proj.weight]), rtol=0, atol=0)
     assert restore_saved(fused, out_fused["saved"]) == sum(e.index.numel() for e in plan)
     restore_saved(hf, out_hf["saved"])
-    assert compare(before, fused)["ok"]
+    assert diff_snapshots(before, snapshot(fused))["ok"]

@@ -8,7 +8,7 @@ from scipy import stats as sps
 from torch import nn
 
 from tom_harness.errors import UsageError
-from tom_harness.integrity import compare, snapshot
+from tom_harness.integrity import diff_snapshots, snapshot
 from tom_harness.params import expand
 from tom_harness.plugins.localizer import LocalizerIntervention, lesion, tmap as tmap_mod
 from tom_harness.plugins.localizer.select import select_units, unit_count
@@ -227,7 +227,7 @@ def test_zero_hooks_touch_only_chosen_dims(tiny_handle):
     assert torch.all(hurt[1][..., mask[1]] == 0)
     assert not torch.equal(hurt[1], clean[1])
     assert lesion.uninstall(model, "t1") == 2
-    assert compare(before, model)["ok"]
+    assert diff_snapshots(before, snapshot(model))["ok"]
     assert all(torch.equal(a, b) for a, b in zip(_capture(model, ids), clean))
 
 
@@ -269,7 +269,7 @@ def test_intervention_lifecycle_and_cache(run_ctx, shared_data):
     hurt = _capture(model, ids)
     assert any(torch.all(h[..., top._mask[i]] == 0) and top._mask[i].any() for i, h in enumerate(hurt))
     top.remove(run_ctx)
-    assert compare(before, model)["ok"]
+    assert diff_snapshots(before, snapshot(model))["ok"]
     assert all(torch.equal(a, b) for a, b in zip(_capture(model, ids), clean))
 
     rnd = _make(network="tom", pct=5, select="random", seeds=2)

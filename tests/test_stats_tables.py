@@ -91,9 +91,10 @@ def test_parsed_answer_rules():
 def test_repeats_are_averaged_per_item(tmp_path):
     samples = {"t": acc_samples([1, 0])}
     path = tmp_path / "x.items.jsonl.gz"
-    write_items(path, samples, {"configs": {"t": {"metric_list": [{"metric": "acc", "aggregation": "mean"}]}}})
+    again = {"t": acc_samples([1, 1])}
+    write_items(path, [samples, again], {"configs": {"t": {"metric_list": [{"metric": "acc", "aggregation": "mean"}]}}})
     items = read_items(path)
-    items.rows += [{**r, "repeat": 1, "metrics": {"acc": 1.0}} for r in items.rows]
+    assert [r["repeat"] for r in items.rows] == [0, 0, 1, 1]
     assert items.values("acc")[("t", 1)][1] == 0.5 and items.values("acc")[("t", 0)][1] == 1.0
 
 

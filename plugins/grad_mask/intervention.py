@@ -254,19 +254,9 @@ def target_model(ctx: Any) -> torch.nn.Module:
         return AutoModelForCausalLM.from_config(config)
 
 
-@functools.lru_cache(maxsize=1)
-def _load_hf_for_maps(pretrained: str, gguf_file: str | None) -> torch.nn.Module:
-    from transformers import AutoModelForCausalLM
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return AutoModelForCausalLM.from_pretrained(pretrained, gguf_file=gguf_file).to(device).eval()
-
-
 def maps_model(ctx: Any) -> torch.nn.Module:
-    """The HF model gradients are taken on. vLLM modules cannot be differentiated through, so
-    for a vLLM run an HF copy of the same checkpoint is loaded once (untested without a GPU)."""
-    if ctx.model is not None:
-        return ctx.model
-    args = ctx.handle.model_args
-    log.warning("grad_mask: loading an HF copy of %s to compute Fisher maps for the vLLM run", args.get("pretrained"))
-    return _load_hf_for_maps(str(args["pretrained"]), args.get("gguf_file"))
+    """The HF model gradients are taken on: the model itself, or for vLLM (whose modules cannot be
+    differentiated through) the in-process HF twin of the same checkpoint, loaded once."""
+    from tom_harness.vllm_backend import hf_twin
+
+    return hf_twin(ctx.handle)

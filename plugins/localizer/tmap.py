@@ -16,6 +16,7 @@ import torch
 
 from tom_harness.cache import content_key
 from tom_harness.errors import UsageError
+from tom_harness.vllm_backend import hf_twin
 
 from .stats import benjamini_hochberg, welch_t
 from .stimuli import Stimuli, load_stimuli
@@ -87,7 +88,7 @@ def _activations(ctx: "RunContext", stimuli: Stimuli, pooling: str, batch_size: 
     if key not in _ACTS:
         if len(_ACTS) >= _ACTS_LIMIT:
             _ACTS.pop(next(iter(_ACTS)))
-        _ACTS[key] = extract(ctx.handle.model, ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)
+        _ACTS[key] = extract(hf_twin(ctx.handle), ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)
     return _ACTS[key]
 
 
@@ -98,11 +99,6 @@ def compute_maps(acts: Activations, n_pos: int, stat: str) -> dict[str, torch.Te
 
 def localize(ctx: "RunContext", settings: Settings, batch_size: int = 8) -> TMap:
     """The t-map for ``settings`` on the context's model: memo, else disk cache, else computed."""
-    if ctx.handle.model is None:
-        raise UsageError(
-            f"localizer needs an in-process model to read activations (--model hf); "
-            f"backend {ctx.handle.backend!r} exposes none"
-        )
     stimuli = load_stimuli(settings.network, settings.max_tokens, settings.wording)
     key = content_key(CACHE_KIND, ctx.handle.fingerprint, stimuli.fingerprint, asdict(settings), TMAP_VERSION)
     start = time.perf_counter()
