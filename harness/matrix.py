@@ -98,7 +98,10 @@ def _coerce(name: str, value: Any, source: str = "flag") -> Any:
     if name in ("num_fewshot", "bootstrap_iters"):
         return check_int(value, where, 0)
     if name == "repeats":
-        return check_int(value, where, 1)
+        n = check_int(value, where, 0)
+        if n is not None and n < 1:
+            raise UsageError(f"{where} must be at least 1, got {value!r}")
+        return n
     if name == "batch_size":
         return check_batch_size(value, where)
     if name == "device":
