@@ -134,6 +134,7 @@ class MatrixRunner:
         self.handle, self.cache = handle, cache or ArtifactCache()
         self.catalog = TaskCatalog.from_sources(host.task_sources, spec.include_path)
         self.max_rows, self.lock_wait_s = max_rows, lock_wait_s
+        self._artifacts: dict[str, list[dict]] = {}
 
     # -- planning ----------------------------------------------------------------------------
     def prepare_plan(self) -> list[Cell]:
@@ -208,9 +209,11 @@ class MatrixRunner:
                 continue
             if cell.iv_id not in prepared:
                 t0 = time.time()
+                self.cache.take_log()
                 with blame(f"preparing {iv.label()}", self.host, self.catalog.folders):
                     iv.prepare(ctx)
                 prepared[cell.iv_id] = time.time() - t0
+                self._artifacts[cell.iv_id] = self.cache.take_log()  # where each artifact came from
             self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
             summary.ran.append((iv.label(), cell.task))
 
@@ -272,6 +275,8 @@ class MatrixRunner:
             "result_processors": processed,
             "timing": {"prepare_s": round(prep_s, 3), "apply_s": round(t_eval - t_apply, 3), "eval_s": round(eval_s, 3)},
         }
+        if self._artifacts.get(cell.iv_id):
+            meta["artifacts"] = self._artifacts[cell.iv_id]
         if restore:
             meta["restore_check"] = restore
         if n_rep > 1:

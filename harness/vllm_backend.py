@@ -25,7 +25,6 @@ The engine core runs in a spawned process, so a script that loads this backend m
 """
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.metadata as metadata
 import importlib.util
@@ -37,6 +36,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from .cache import remember
 from .context import ModelHandle
 from .errors import UsageError
 from .vllm_plugin import ENV_DENSE
@@ -194,7 +194,6 @@ def handle_for_vllm(lm: Any, name: str, model_args: dict) -> ModelHandle:
 
 
 # -- the HF twin ------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
 def _twin(pretrained: str, gguf_file: str | None, dtype: str | None) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
@@ -218,4 +217,5 @@ def hf_twin(handle: ModelHandle) -> Any:
         return handle.model
     args = handle.model_args
     log.warning("loading an HF copy of %s in-process (maps and activations for the vLLM run)", args.get("pretrained"))
-    return _twin(str(args["pretrained"]), args.get("gguf_file"), args.get("dtype"))
+    spec = (str(args["pretrained"]), args.get("gguf_file"), args.get("dtype"))
+    return remember("hf_twin", repr(spec), lambda: _twin(*spec), pin=True).value  # once per process

@@ -110,3 +110,23 @@ def test_interventions_apply_through_traits(shared_data):
     reason = Enigma(nkb="cache").na_reason(group)
     assert "no enigma_cache/bigtom folder in the data directory" in reason
     assert "templated" in Enigma(nkb="rules").na_reason(group)
+
+
+def test_matrix_on_bigtom_gives_rows(tiny_model_dir, tmp_path, shared_data):
+    """`tom-harness run --tasks bigtom` with none, sbs, cot: one row each; enigma:nkb=cache is n/a."""
+    from tom_harness.cli import main
+
+    out = tmp_path / "out"
+    code = main(["run", "--model", "hf", "--model_args", f"pretrained={tiny_model_dir}", "--tasks", "bigtom",
+                 "--interventions", "none", "sbs", "cot:max_gen_toks=16", "enigma:nkb=cache", "--limit", "1",
+                 "--gen_kwargs", "max_gen_toks=8", "--output_path", str(out), "--no_progress"])
+    assert code == 0
+    cells = {p.parent.name: json.loads(p.read_text()) for p in (out / "cells").glob("*/bigtom.json")}
+    assert {"none", "sbs", "cot--max_gen_toks=16"} <= set(cells)
+    for name in ("none", "sbs", "cot--max_gen_toks=16"):
+        cell = cells[name]
+        assert cell["status"] == "ok" and cell["headline_metric"] == "acc"
+        assert "acc,none" in cell["results"]["results"]["bigtom"]
+        assert cell["metadata"]["requests"]["prompt_edits"] == (0 if name == "none" else 5)
+    na = next(c for n, c in cells.items() if n.startswith("enigma"))
+    assert na["status"] == "not_applicable" and "enigma_cache/bigtom" in na["metadata"]["reason"]
