@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--metric", help="the 0/1 metric that decides correctness (default: the task's headline)")
     exp.add_argument("--dest", help="JSONL file to write (default: OUT/export/<row>.sft.jsonl)")
 
+    cmp_ = sub.add_parser("compare", help="per-item agreement (%% agreement, Cohen's kappa) between two rows or two runs")
+    cmp_.add_argument("output_dirs", nargs="+", metavar="OUT_DIR", help="one run (with two --rows) or two runs (same rows)")
+    cmp_.add_argument("--rows", nargs="+", help="row labels, e.g. none sbs (two runs: default every shared row)")
+    cmp_.add_argument("--tasks", nargs="+", help="tasks to compare (default: every task both sides ran)")
+    cmp_.add_argument("--dest", help="where to write compare.csv/.md (default: the first directory)")
+
     lme = sub.add_parser("lm-eval", help="run lm-eval's own CLI with the `tomh` model type registered",
                          add_help=False)
     lme.add_argument("rest", nargs=argparse.REMAINDER)
@@ -120,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .cache import ArtifactCache
     from .cells import OutputDir
     from .datadir import set_data_dir
-    from .leaderboard import to_markdown, write_leaderboard
+    from .leaderboard import terminal, write_leaderboard
     from .matrix import build_spec, load_config
     from .plugin_host import get_host
     from .runner import MatrixRunner
@@ -157,11 +163,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         lock_wait_s=args.lock_wait, **({"max_rows": args.max_rows} if args.max_rows else {}),
     )
     summary = runner.run()
-    _, pivot, files = write_leaderboard([Path(output)], Path(output), host.report_writers)
+    table, pivot, files = write_leaderboard([Path(output)], Path(output), host.report_writers)
     OutputDir(output).record(files)
     print(f"\n{len(summary.ran)} cell(s) run, {len(summary.skipped)} already done, "
           f"{len(summary.not_applicable)} n/a. Output: {Path(output).resolve()}")
-    print(to_markdown(pivot))
+    print(terminal(pivot, table))
     print("wrote: " + ", ".join(str(f) for f in files))
     return 0
 
@@ -188,8 +194,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name in sorted(host.interventions):
             cls = host.interventions[name]
             print(f"  {name}  ({cls.kind}; from {host.intervention_plugin.get(name, '?')})  {cls.description}")
-            if cls.families:
-                print(f"      applies to: {', '.join(cls.families)}")
+            if cls.requirements_text():
+                print(f"      {cls.requirements_text()}")
             for p in cls.params:
                 flag = " [replicate]" if p.replicate else ""
                 print(f"      {p.name}: {p.describe_type()} = {p.default!r}{flag}  {p.help}")
@@ -214,7 +220,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from .leaderboard import to_markdown, write_leaderboard
+    from .leaderboard import terminal, write_leaderboard
     from .plugin_host import get_host
 
     from .cells import OutputDir, check_mergeable
@@ -227,9 +233,26 @@ def cmd_table(args: argparse.Namespace) -> int:
     check_mergeable(dirs, force=args.force)
     dest = check_output_dir(Path(args.dest) if args.dest else dirs[0], "--dest")
     host = get_host(args.plugins)
-    _, pivot, files = write_leaderboard(dirs, dest, host.report_writers)
+    table, pivot, files = write_leaderboard(dirs, dest, host.report_writers)
     OutputDir(dest).record(files)
-    print(to_markdown(pivot))
+    print(terminal(pivot, table))
+    print("wrote: " + ", ".join(str(f) for f in files))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import run_compare, summary_markdown
+
+    from .cells import OutputDir
+    from .validate import check_output_dir
+
+    tasks = [t for arg in args.tasks or [] for t in arg.split(",") if t] or None
+    dirs = [Path(d) for d in args.output_dirs]
+    dest = Path(args.dest) if args.dest else dirs[0]
+    frame, files = run_compare(dirs, args.rows, tasks, dest, check_output_dir)
+    if dest.resolve() in {d.resolve() for d in dirs}:  # so --overwrite clears them with the run
+        OutputDir(dest).record(files)
+    print(summary_markdown(frame))
     print("wrote: " + ", ".join(str(f) for f in files))
     return 0
 
@@ -274,7 +297,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"export": cmd_export, "run": cmd_run, "list": cmd_list, "table": cmd_table, "lm-eval": cmd_lm_eval, "data": cmd_data}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "table": cmd_table, "compare": cmd_compare, "export": cmd_export,
+            "lm-eval": cmd_lm_eval, "data": cmd_data}
 
 
 def _quiet_logs(level: str) -> None:

@@ -14,9 +14,10 @@ the class through the ``register_interventions`` hook.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 from .params import Param, format_value
+from .traits import describe, mismatch
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import RunContext
@@ -28,15 +29,33 @@ KINDS = ("none", "weights", "activations", "prompts")
 class TaskInfo:
     """What an intervention may know about a task to decide whether it applies.
 
-    ``family`` is the benchmark a task belongs to (``tomi``, ``hitom``, ``fantom``, ``sparse_tom``,
-    ``wikitext2``, ...), read from the task config's ``metadata.family`` and defaulting to the
-    task name. ``output_types`` are the lm-eval request types of the task and its subtasks.
+    ``traits`` are the task's declared traits (YAML ``metadata``: ``unit``, ``question_kind``,
+    ``has_reduced_question``, ``tom_orders``, ``generated``, ``dataset``, ... see
+    :mod:`tom_harness.traits`); a group carries the traits its subtasks agree on. ``family`` is
+    ``metadata.family`` (default: the task name), kept for display. ``output_types`` are the
+    lm-eval request types of the task and its subtasks.
     """
 
     name: str
     family: str
     output_types: tuple[str, ...] = ()
     subtasks: tuple[str, ...] = ()
+    traits: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def trait(self, key: str, default: Any = None) -> Any:
+        """A declared trait; ``output_type`` is the request types, ``family`` the family."""
+        if key == "output_type":
+            return self.output_types or default
+        if key == "family":
+            return self.family
+        return self.traits.get(key, default)
+
+    def all_traits(self) -> dict[str, Any]:
+        """Declared traits plus the pseudo-traits ``family`` and ``output_type``."""
+        out = {**self.traits, "family": self.family}
+        if self.output_types:
+            out["output_type"] = list(self.output_types)
+        return out
 
 
 @dataclass
@@ -69,7 +88,11 @@ class Intervention:
     kind: ClassVar[str] = "none"
     description: ClassVar[str] = ""
     params: ClassVar[Sequence[Param]] = ()
-    #: benchmark families this intervention applies to; ``None`` means every task.
+    #: task traits this intervention needs, e.g. ``{"unit": ("event", "utterance"),
+    #: "narrative_in_prompt": True}`` (see :mod:`tom_harness.traits`); empty: every task.
+    requires: ClassVar[Mapping[str, Any]] = {}
+    #: deprecated: benchmark family names this intervention applies to (``None``: every task).
+    #: Still honoured for third-party plugins; declare ``requires`` instead.
     families: ClassVar[tuple[str, ...] | None] = None
     #: bump when a change alters prepared artifacts, so cached ones are not reused.
     version: ClassVar[str] = "1"
@@ -117,10 +140,32 @@ class Intervention:
 
     # -- applicability --------------------------------------------------------------------
     def applies_to(self, task: TaskInfo) -> bool:
-        """Whether this intervention makes sense on ``task``; the matrix shows n/a otherwise."""
-        if self.families is None:
-            return True
-        return task.family in self.families
+        """Whether this intervention makes sense on ``task``; the matrix shows n/a otherwise.
+
+        Override :meth:`not_applicable_reason` rather than this, so the n/a cell says why."""
+        return self.not_applicable_reason(task) is None
+
+    def not_applicable_reason(self, task: TaskInfo) -> str | None:
+        """Why this intervention does not apply to ``task`` (naming the trait), or None."""
+        miss = mismatch(self.requires, task.all_traits())
+        if miss:
+            return f"{self.label()} does not apply to {task.name}: {miss}"
+        if self.families is not None and task.family not in self.families:
+            return (f"{self.label()} does not apply to {task.name}: family {task.family!r} is not "
+                    f"one of {', '.join(self.families)} (deprecated `families` attribute)")
+        return None
+
+    def na_reason(self, task: TaskInfo) -> str:
+        """The n/a reason recorded in a cell (works for plugins that override ``applies_to``)."""
+        return self.not_applicable_reason(task) or f"{self.label()} does not apply to {task.name} (its applies_to says so)"
+
+    @classmethod
+    def requirements_text(cls) -> str:
+        """``requires: unit=event|utterance, ...`` for ``tom-harness list`` ('' when none)."""
+        parts = [describe(cls.requires)] if cls.requires else []
+        if cls.families:
+            parts.append(f"family={'|'.join(cls.families)} (deprecated)")
+        return "requires: " + "; ".join(parts) if parts else ""
 
     # -- lifecycle ------------------------------------------------------------------------
     def prepare(self, ctx: "RunContext") -> None:

@@ -56,6 +56,8 @@ class MatrixSpec:
         if not self.interventions:
             raise UsageError("no interventions given: use --interventions none [SPEC ...]")
         check_limit(self.limit)
+        if self.repeats < 1:
+            raise UsageError(f"--repeats must be at least 1, got {self.repeats}")
         return self
 
     def identity(self) -> dict[str, Any]:

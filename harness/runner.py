@@ -20,6 +20,7 @@ from .generation import GenerationStore, ModelCaller
 from .guard import blame, loading_model
 from .integrity import snapshot
 from .interventions import Intervention
+from .items import items_path, write_items
 from .lm_wrapper import InterventionLM
 from .locks import locked
 from .matrix import MatrixSpec
@@ -70,6 +71,17 @@ def expand_interventions(host: PluginHost, specs: list[str], max_rows: int = DEF
     return rows
 
 
+def evaluate_kwargs(spec: MatrixSpec) -> dict[str, Any]:
+    """The ``simple_evaluate`` arguments that shape a cell's requests (shared with the dry run,
+    ``tom-harness prompts``, so both build the same prompts)."""
+    return dict(
+        limit=spec.limit, num_fewshot=spec.num_fewshot, batch_size=spec.batch_size, device=spec.device,
+        gen_kwargs=spec.gen_kwargs or None, apply_chat_template=spec.apply_chat_template,
+        system_instruction=spec.system_instruction, random_seed=spec.seed, numpy_random_seed=spec.seed,
+        torch_random_seed=spec.seed, fewshot_random_seed=spec.seed,
+    )
+
+
 def parse_shard(text: str | None) -> tuple[int, int]:
     if not text:
         return (1, 1)
@@ -86,17 +98,6 @@ def plan_cells(ivs: list[Intervention], tasks: list[str], shard: tuple[int, int]
     k, n = shard
     cells = [Cell(iv, intervention_id(iv.label()), t, row) for row, iv in enumerate(ivs) for t in tasks]
     return [c for i, c in enumerate(cells) if i % n == k - 1]
-
-
-def add_seed_spread(results: dict) -> None:
-    """Add the population std across seed subtasks to each seed group's results
-    (lm-eval groups can only average; the papers report mean ± std over seed files)."""
-    from .task_yamls._common import seed_summary
-
-    for group, stats in seed_summary(results).items():
-        entry = results.setdefault("results", {}).setdefault(group, {})
-        for key, value in stats.items():
-            entry.setdefault(key, value)
 
 
 def _quiet_git_hash() -> str | None:
@@ -251,17 +252,9 @@ class MatrixRunner:
                     model_args={"pretrained": handle.name, "intervention": iv.label()},
                     tasks=[self.catalog.load_spec(cell.task)],
                     task_manager=manager,
-                    limit=self.spec.limit,
-                    num_fewshot=self.spec.num_fewshot,
-                    batch_size=self.spec.batch_size,
-                    device=self.spec.device,
-                    gen_kwargs=self.spec.gen_kwargs or None,
-                    apply_chat_template=self.spec.apply_chat_template,
-                    system_instruction=self.spec.system_instruction,
-                    log_samples=self.log_samples,
+                    log_samples=True,  # per-item scores are always kept (items file); full samples only if asked
                     bootstrap_iters=self.spec.bootstrap_iters,
-                    random_seed=self.spec.seed, numpy_random_seed=self.spec.seed,
-                    torch_random_seed=self.spec.seed, fewshot_random_seed=self.spec.seed,
+                    **evaluate_kwargs(self.spec),
                 )
                 eval_s = time.time() - t_eval
         finally:
@@ -269,14 +262,16 @@ class MatrixRunner:
             self._unpin_context_length(handle, pinned)
         if n_rep > 1:
             summarise(results, n_rep)
-        add_seed_spread(results)
+        processed = self.host.process_results(results, self.catalog.info(cell.task))
         samples = results.pop("samples", None) or {}
+        write_items(items_path(self.out.cell_path(cell.iv_id, cell.task)), samples, results)
         if samples and self.log_samples:
             self.out.write_samples(cell.iv_id, cell.task, samples)
         meta = {
             **iv.cell_metadata(),
             "requests": wrapper.take_counts(),
             "caller": caller.take_stats().as_dict(),
+            "result_processors": processed,
             "timing": {"prepare_s": round(prep_s, 3), "apply_s": round(t_eval - t_apply, 3), "eval_s": round(eval_s, 3)},
         }
         if restore:

@@ -132,8 +132,9 @@ class Stack(Intervention):
 
     def na_reason(self, task: TaskInfo) -> str:
         part = self.blocking_part(task)
-        who = part.label() if part is not None else self.label()
-        return f"{who} (part of {self.label()}) does not apply to {task.family}"
+        if part is None:
+            return f"{self.label()} does not apply to {task.name}"
+        return f"{part.na_reason(task)} (part of {self.label()})"
 
     def unavailable(self, ctx: "RunContext") -> str | None:
         """The first part's reason it cannot run on the loaded backend (see ``Adapter``)."""

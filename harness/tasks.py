@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import UsageError, unknown
 from .interventions import TaskInfo
+from .traits import check_declared
 
 log = logging.getLogger("tom_harness")
 
@@ -67,27 +68,49 @@ class TaskCatalog:
         return self.dict_configs.get(name, name)
 
     def info(self, name: str) -> TaskInfo:
-        """Family, request types and subtasks of a task or group (loads it once)."""
+        """Family, request types, subtasks and traits of a task or group (loads it once).
+
+        Traits come from each leaf task's YAML ``metadata``; a group carries the traits all its
+        subtasks agree on, and each subtask gets its own (so request-time checks see them)."""
         if name in self._info:
             return self._info[name]
         loaded = self.manager.load([self.load_spec(name)])
-        families, types = set(), set()
-        merged: dict = {}
+        per_task: dict[str, tuple[dict, str]] = {}
         for task in loaded["tasks"].values():
-            meta = task.config.metadata or {}
+            meta = {k: v for k, v in (task.config.metadata or {}).items() if k != "version"}
+            problems = check_declared(str(task.config.task), meta)
+            if problems:
+                raise UsageError("; ".join(problems) + " (see docs/tasks.md, 'Traits')")
+            per_task[str(task.config.task)] = (meta, str(task.config.output_type))
+        metas = [m for m, _ in per_task.values()]
+        merged: dict = {}
+        for meta in metas:
             merged.update(meta)
-            families.add(str(meta.get("family", task.config.task)))
-            types.add(str(task.config.output_type))
-        subtasks = tuple(sorted(loaded["tasks"]))
+        shared = {k: v for k, v in metas[0].items() if all(k in m and m[k] == v for m in metas[1:])} if metas else {}
+        families = {str(m.get("family", t)) for t, (m, _) in per_task.items()}
+        types = tuple(sorted({ot for _, ot in per_task.values()}))
         family = families.pop() if len(families) == 1 else name
-        info = TaskInfo(name=name, family=family, output_types=tuple(sorted(types)), subtasks=subtasks)
+        info = TaskInfo(name=name, family=family, output_types=types, subtasks=tuple(sorted(per_task)),
+                        traits=shared)
         self._info[name] = info
         self._meta[name] = merged
-        for sub in subtasks:  # subtasks inherit the family for request-time lookups
-            self._info.setdefault(sub, TaskInfo(sub, family, info.output_types, ()))
+        for sub, (meta, otype) in per_task.items():  # request-time lookups see each subtask's own traits
+            self._info.setdefault(sub, TaskInfo(sub, str(meta.get("family", family)), (otype,), (), meta))
+            self._meta.setdefault(sub, meta)
         return info
 
     def metadata(self, name: str) -> dict:
         """The task's (and its subtasks') YAML ``metadata``, merged."""
         self.info(name)
         return self._meta.get(name, {})
+
+
+def info_from_yaml(path: str | Path) -> TaskInfo:
+    """TaskInfo of one task YAML (``include:`` followed) without loading its data: for scripts
+    and tests that call an intervention's ``edit_prompts`` directly."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    cfg = load_yaml(Path(path), resolve_func=False)
+    meta = {k: v for k, v in (cfg.get("metadata") or {}).items() if k != "version"}
+    name = str(cfg.get("task", Path(path).stem))
+    return TaskInfo(name, str(meta.get("family", name)), (str(cfg.get("output_type", "generate_until")),), (), meta)

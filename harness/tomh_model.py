@@ -11,6 +11,7 @@ model_args on commas). A double-quoted value with commas also works on lm-eval >
 """
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -40,7 +41,7 @@ class TomhLM(InterventionLM):
         refs = [p for p in (plugins or os.environ.get("TOM_HARNESS_PLUGINS", "")).replace(",", ";").split(";") if p]
         host = get_host(refs)
         set_data_dir(data_dir)
-        spec = str(intervention)
+        spec = "none" if intervention is None else str(intervention)  # lm-eval parses "none" to None
         sep = ";" if (";" in spec or "," not in spec) else ","
         rows = host.build_interventions(spec, pair_sep=sep)
         if len(rows) != 1:
@@ -60,12 +61,42 @@ class TomhLM(InterventionLM):
         self.intervention.apply(self.ctx)
         handle.after_edit()
         self.handle = handle
+        self.host = host
+        _process_results_after_evaluate()
+
+    def process_results(self, results: dict) -> None:
+        """The host's result processors (e.g. seed std), once per top-level task of the run."""
+        nested = {t for subs in results.get("group_subtasks", {}).values() for t in subs}
+        for name in [t for t in results.get("results", {}) if t not in nested]:
+            self.host.process_results(results, self.task_info(name))
 
     def get_model_info(self) -> dict:
         info = dict(self.inner.get_model_info()) if hasattr(self.inner, "get_model_info") else {}
         info["tom_harness_intervention"] = self.intervention.label()
         info["tom_harness_metadata"] = self.intervention.cell_metadata()
         return info
+
+
+def _process_results_after_evaluate() -> None:
+    """lm-eval has no results hook, so wrap ``lm_eval.evaluator.evaluate`` (once, idempotent):
+    ``simple_evaluate`` builds this model, then calls ``evaluate`` by its module-level name, and
+    the wrapper hands the results to the model before lm-eval prints and saves them."""
+    import lm_eval.evaluator as ev
+
+    if getattr(ev.evaluate, "_tomh_processes_results", False):
+        return
+    inner = ev.evaluate
+
+    @functools.wraps(inner)
+    def evaluate(*args: Any, **kwargs: Any) -> Any:
+        results = inner(*args, **kwargs)
+        lm = kwargs.get("lm", args[0] if args else None)
+        if isinstance(lm, TomhLM) and results:
+            lm.process_results(results)
+        return results
+
+    evaluate._tomh_processes_results = True  # type: ignore[attr-defined]
+    ev.evaluate = evaluate
 
 
 def _safe_info(catalog: TaskCatalog, name: str):

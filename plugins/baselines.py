@@ -15,13 +15,24 @@ from typing import Any
 from tom_harness.hookspecs import hookimpl
 from tom_harness.interventions import Intervention, PromptEdit, TaskInfo
 from tom_harness.params import Param
+from tom_harness.traits import ASKED, STORY_UNITS
 from tom_harness.plugins.enigma.characters import find_characters
 from tom_harness.plugins.enigma.ledger import add_counts, ratio
 from tom_harness.plugins.enigma.masking import belief_chain
 from tom_harness.plugins.enigma.story import Story, stories_from_docs
 
-FAMILIES = ("tomi", "hitom", "fantom")
+#: story-level prompt methods: a question asked about a narrative of discrete events
+STORY_TASK = {"narrative_in_prompt": True, "question_kind": ASKED, "unit": STORY_UNITS}
 _FAITHFUL = Param("faithful", "bool", False, "reproduce the original implementation's quirks")
+
+
+def _asks_reduced(task: TaskInfo) -> bool:
+    """Where faithful SimToM asked the reduced question: free-form questions on event stories."""
+    return task.trait("unit") == "event" and task.trait("question_kind") == "free"
+
+
+def _dialogue(task: TaskInfo) -> bool:
+    return task.trait("unit") == "utterance"
 
 
 def _numbered(events: list[str]) -> str:
@@ -32,16 +43,16 @@ class PromptBaseline(Intervention):
     """Shared bookkeeping: story grouping, belief chains, counted model calls."""
 
     kind = "prompts"
-    families = FAMILIES
+    requires = STORY_TASK
     max_prep_toks = 256
 
     def apply(self, ctx) -> None:
         self.metadata = {}  # a new cell: counts start again
 
-    def _start(self, docs: list[dict], ctx) -> tuple[list[Story], list[int], list[list[str]]]:
+    def _start(self, docs: list[dict], task: TaskInfo, ctx) -> tuple[list[Story], list[int], list[list[str]]]:
         self._calls = 0
         self._before = (ctx.caller.stats.calls, ctx.caller.stats.generated_tokens)
-        stories, owner = stories_from_docs(docs)
+        stories, owner = stories_from_docs(docs, _dialogue(task))
         chars = [find_characters(s)[0] for s in stories]
         faithful = bool(self.values.get("faithful", False))
         chains = [belief_chain(str(d.get("question", "")), chars[si], faithful) for d, si in zip(docs, owner)]
@@ -83,9 +94,8 @@ class CoT(PromptBaseline):
         Param("max_gen_toks", "int", 512, "generation budget for the reasoning", minimum=16),
     )
 
-    def applies_to(self, task: TaskInfo) -> bool:
-        # reasoning needs free generation; multiple-choice loglikelihood tasks cannot carry it
-        return super().applies_to(task) and (not task.output_types or "generate_until" in task.output_types)
+    # reasoning needs free generation; multiple-choice loglikelihood tasks cannot carry it
+    requires = {**STORY_TASK, "output_type": "generate_until"}
 
     def edit_prompts(self, docs, task, ctx):
         shots = int(self.values.get("shots", 0))
@@ -96,7 +106,7 @@ class CoT(PromptBaseline):
         gen = {"max_gen_toks": int(self.values.get("max_gen_toks", 512))}
         self._calls = 0
         self._before = (ctx.caller.stats.calls, ctx.caller.stats.generated_tokens)
-        self._finish(ctx, len(stories_from_docs(docs)[0]), len(docs))
+        self._finish(ctx, len(stories_from_docs(docs, _dialogue(task))[0]), len(docs))
         self.metadata["shots"] = shots
         return [PromptEdit(preamble=preamble, instruction=COT_INSTRUCTION, gen_kwargs=dict(gen)) for _ in docs]
 
@@ -115,7 +125,7 @@ class SimToM(PromptBaseline):
                 "know about? Copy exactly those events, one per line, and nothing else.")
 
     def edit_prompts(self, docs, task, ctx):
-        stories, owner, chains = self._start(docs, ctx)
+        stories, owner, chains = self._start(docs, task, ctx)
         wanted = sorted({(si, ch[0]) for si, ch in zip(owner, chains) if ch})
         views = dict(zip(wanted, self._ask(ctx, [self.stage1(stories[si].events, c) for si, c in wanted])))
         faithful = bool(self.values.get("faithful", False))
@@ -127,8 +137,9 @@ class SimToM(PromptBaseline):
             view = views[(si, ch[0])].strip()
             if faithful:
                 # the original showed the raw narrative as the model's stage-1 answer, then the
-                # perspective, and used the reduced question on ToMi
-                rq = doc.get("reduced_question") if task.family == "tomi" else None
+                # perspective, and used the reduced question on ToMi (free-form questions about
+                # event stories)
+                rq = doc.get("reduced_question") if _asks_reduced(task) else None
                 edits.append(PromptEdit(narrative=f"{doc['narrative']}\n\n{view}", question=rq or None))
             else:
                 edits.append(PromptEdit(narrative=view or doc["narrative"]))
@@ -172,7 +183,7 @@ class PerceptToM(PromptBaseline):
         return out
 
     def edit_prompts(self, docs, task, ctx):
-        stories, owner, chains = self._start(docs, ctx)
+        stories, owner, chains = self._start(docs, task, ctx)
         perceived: list[list[list[str]] | None] = [None] * len(stories)
         todo = list(range(len(stories)))
         for attempt in range(int(self.values.get("retries", 5)) + 1):
@@ -203,7 +214,7 @@ class DWM(PromptBaseline):
     params = (Param("parts", "int", 3, "number of story parts", minimum=1),)
 
     def edit_prompts(self, docs, task, ctx):
-        stories, owner, _ = self._start(docs, ctx)
+        stories, owner, _ = self._start(docs, task, ctx)
         k = int(self.values.get("parts", 3))
         chunks = []
         for s in stories:
@@ -264,7 +275,7 @@ class TimeToM(PromptBaseline):
         return sorted({int(m) for m in re.findall(r"\bt(\d+)\b", text)})
 
     def edit_prompts(self, docs, task, ctx):
-        stories, owner, chains = self._start(docs, ctx)
+        stories, owner, chains = self._start(docs, task, ctx)
         outs = self._ask(ctx, [self.timeline_prompt(s) for s in stories])
         timelines = []
         for s, out in zip(stories, outs):  # an unusable timeline is rebuilt from the events

@@ -1,19 +1,36 @@
 """Built-in benchmark plugin: registers the ``task_yamls`` folder (ToMi, Hi-ToM, FANToM,
-sparse-ToM, WikiText-2 and the generated tomi_gen / hitom_gen) as an lm-eval task source, and
-the accuracy-by-ToM-order plot as a report writer."""
+sparse-ToM, WikiText-2 and the generated tomi_gen / hitom_gen) as an lm-eval task source, the
+seed std as a result processor (in ``tom-harness run`` and in lm-eval with ``--model tomh``),
+and the accuracy-by-ToM-order plot as a report writer."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from tom_harness.hookspecs import hookimpl
 from tom_harness.task_yamls import TASK_DIR
+from tom_harness.task_yamls._common import seed_summary
 
 
 @hookimpl
 def register_task_sources(register):
     register(TASK_DIR)
+
+
+def add_seed_spread(results: dict, task: Any = None) -> None:
+    """Add the population std across seed subtasks to each seed group's results
+    (lm-eval groups can only average; the papers report mean ± std over seed files)."""
+    for group, stats in seed_summary(results).items():
+        entry = results.setdefault("results", {}).setdefault(group, {})
+        for key, value in stats.items():
+            entry.setdefault(key, value)
+
+
+@hookimpl
+def register_result_processors(register):
+    register("seed_std", add_seed_spread)
 
 
 def plot_accuracy_by_order(output_dir: Path, table: pd.DataFrame, cells: list[dict]) -> list[Path]:

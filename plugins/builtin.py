@@ -11,6 +11,7 @@ from tom_harness.hookspecs import hookimpl
 from tom_harness.interventions import Intervention, PromptEdit, TaskInfo
 from tom_harness.models import smollm2_resolve
 from tom_harness.params import Param
+from tom_harness.traits import ASKED
 
 #: the zero-shot step-by-step cue (Kojima et al. 2022) as used for ToM prompting by
 #: Moghaddam & Honey (2023), "Boosting Theory-of-Mind Performance in LLMs via Prompting"
@@ -23,7 +24,7 @@ class StepByStep(Intervention):
     name = "sbs"
     kind = "prompts"
     description = "step-by-step instruction after the question (Moghaddam & Honey 2023)"
-    families = ("tomi", "hitom", "fantom")
+    requires = {"narrative_in_prompt": True, "question_kind": ASKED}
     params = (
         Param("text", "str", SBS_TEXT, "the instruction inserted after the question"),
         Param("max_gen_toks", "int", 0, "generation budget for free-form tasks (0 = the task's own)", minimum=0),

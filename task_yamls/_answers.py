@@ -60,8 +60,9 @@ def extract(text: str) -> tuple[str, bool]:
 
     Several blocks that disagree are a hedge: they come back joined by " or ", which every
     parser below rejects (with the default stop string only one block is ever generated).
+    A lead-in that opens a block is dropped (``<answer>The answer is B</answer>``).
     """
-    blocks = [after_lead_in(b).strip() for b in answer_blocks(text)]
+    blocks = [_LEAD_IN.sub("", b, count=1).strip() if _LEAD_IN.match(b) else b for b in answer_blocks(text)]
     if not blocks:
         return fallback_answer(text), False
     seen: dict[str, str] = {}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from tom_harness.datadir import data_file
+from tom_harness.doc_contract import STORY_FIELDS, Field, validate
 from tom_harness.errors import DataMissingError
 
 SEEDS = (12, 42, 96, 2012, 2024)
@@ -21,9 +22,10 @@ SEEDS = (12, 42, 96, 2012, 2024)
 # data
 
 
-def read_json(dataset: str, relpath: str) -> Any:
-    """Parse ``<data_dir>/<dataset>/<relpath>``; a missing or unreadable file names the fix."""
-    path = data_file(dataset, relpath)
+def read_json(dataset: str, relpath: str, task_dir: str | Path | None = None) -> Any:
+    """Parse ``<data root>/<dataset>/<relpath>`` (``task_dir``: also the task folder's own data,
+    see :mod:`tom_harness.datadir`); a missing or unreadable file names the fix."""
+    path = data_file(dataset, relpath, task_dir)
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -33,12 +35,13 @@ def read_json(dataset: str, relpath: str) -> Any:
         ) from exc
 
 
-def to_dataset_dict(rows: list[dict]) -> Any:
-    """Rows -> ``DatasetDict({"test": ...})``, the shape lm-eval expects from ``custom_dataset``."""
+def to_dataset_dict(rows: list[dict], source: str, fields: tuple[Field, ...] = STORY_FIELDS,
+                    gold: bool = True) -> Any:
+    """Rows -> ``DatasetDict({"test": ...})``, the shape lm-eval expects from ``custom_dataset``,
+    after checking them against the doc contract (``source`` names the file in errors)."""
     import datasets
 
-    if not rows:
-        raise DataMissingError("the data file holds no questions")
+    validate(rows, source, fields, gold)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 

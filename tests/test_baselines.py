@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from tom_harness.interventions import TaskInfo
+from tom_harness.task_yamls import TASK_DIR
+from tom_harness.tasks import info_from_yaml
 from tom_harness.plugins.baselines import DWM, CoT, PerceptToM, SimToM, TimeToM
 from tom_harness.plugins.enigma.story import docs_from_file
 
 # ToMi seed 12: 4391668758 (Isabella, Hunter, Mason; 2 questions), 5277587161 (1 question,
 # second order: Emily -> Abigail)
 STORIES = ["4391668758", "5277587161"]
-TOMI = TaskInfo("tomi_seed12", "tomi", ("generate_until",))
+TOMI = info_from_yaml(TASK_DIR / "tomi" / "tomi_seed12.yaml")
 
 
 @pytest.fixture()
@@ -30,8 +31,8 @@ def test_cot_forms(tomi_docs, run_ctx):
     assert all(e.preamble is None and "step by step" in e.instruction for e in e0)
     assert e2[0].preamble.count("Example ") == 2 and e2[0].gen_kwargs == {"max_gen_toks": 512}
     assert zero.metadata["calls_per_question"] == 1 and zero.metadata["prep_calls"] == 0
-    assert not zero.applies_to(TaskInfo("tomi_mc_seed12", "tomi", ("multiple_choice",)))
-    assert not zero.applies_to(TaskInfo("wikitext2", "wikitext2", ("generate_until",)))
+    assert not zero.applies_to(info_from_yaml(TASK_DIR / "tomi" / "tomi_mc_seed12.yaml"))
+    assert not zero.applies_to(info_from_yaml(TASK_DIR / "wikitext2" / "wikitext2_ppl.yaml"))
 
 
 def test_simtom_one_call_per_perspective(tomi_docs, run_ctx):

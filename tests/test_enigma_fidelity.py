@@ -11,7 +11,8 @@ import pytest
 
 from tom_harness.cache import ArtifactCache
 from tom_harness.generation import CallStats
-from tom_harness.interventions import TaskInfo
+from tom_harness.task_yamls import TASK_DIR
+from tom_harness.tasks import info_from_yaml
 from tom_harness.plugins.enigma import Enigma
 from tom_harness.plugins.enigma.injection import inject, state_sentence
 from tom_harness.plugins.enigma.masking import belief_chain, group_events, mask
@@ -28,7 +29,7 @@ def fake_ctx(shared_data, tmp_path):
 def edits_for(shared_data, ctx, dataset, story_id, **params):
     docs = docs_from_file(str(shared_data / dataset / f"{dataset}_seed12.json"), dataset, 12, [story_id])
     iv = Enigma(**params)
-    edits = iv.edit_prompts(docs, TaskInfo(dataset, dataset), ctx)
+    edits = iv.edit_prompts(docs, info_from_yaml(TASK_DIR / dataset / f"{dataset}_seed12.yaml"), ctx)
     return {d["question"]: e for d, e in zip(docs, edits)}, iv
 
 
@@ -116,8 +117,8 @@ def test_fantom_missed_conversation(shared_data, fake_ctx, faithful):
     q = "What does Gianna believe about who discussed their experiences training their pets, Bruno and Snowflake?"
     kept = events_of(edits[q])
     expected = lines[GIANNA_FROM:]
-    if faithful:  # the original appended '.' to every line ("Take care!.")
-        expected = [ln + "." for ln in expected]
+    if faithful:  # the original appended ' ' to the story, then '.' to every line ("Take care!.")
+        expected = [ln + "." for ln in expected[:-1]] + [expected[-1] + " ."]
     assert kept == expected
     assert not any(ln.startswith("Sara: So Javier") for ln in kept)
     info_q = ("Information: Javier's pet Bruno and Sara's pet Snowflake were being discussed.\n"
@@ -156,11 +157,11 @@ def test_injection_repeats_and_the_quirk():
         {"location of underclothes": [["underclothes", "Location", "in box"]]},
     ]
     fixed = inject(states, attributes=True, faithful=False)
-    assert fixed == [[["underclothes", "Location", "in box"]], [["", "Coat", "dirty"]], [], []]
+    assert fixed == [[["underclothes", "location", "in box"]], [["", "coat", "dirty"]], [], []]
     faithful = inject(states, attributes=True, faithful=True)
-    # plain 'coat' dropped in attribute mode; event 4 compared with the previous non-empty stamp
-    # (event 2, where the entity was also reported), so it is still a repeat
-    assert faithful == [[["underclothes", "Location", "in box"]], [], [], []]
+    # plain 'coat' dropped in attribute mode; the key's "the" cut out of "underclothes"; event 4
+    # compared with the previous non-empty stamp (event 2, where the entity was also reported)
+    assert faithful == [[["underclos", "Location", "in box"]], [], [], []]
     assert state_sentence(["tshirt", "Location", "In Cupboard"]) == "Location of tshirt becomes in cupboard"
 
 
@@ -200,7 +201,7 @@ def test_rules_masking_matches_generator_simulator(fake_ctx, kind, n):
     for sid, story in stories.items():
         fields = {k: v for k, v in story.items() if k != "questions"}
         docs += [{**fields, **q, "story_id": sid, "dataset": f"{kind}_gen", "seed": -1} for q in story["questions"]]
-    edits = Enigma(nkb="rules", mode="im").edit_prompts(docs, TaskInfo(f"{kind}_gen", kind), fake_ctx)
+    edits = Enigma(nkb="rules", mode="im").edit_prompts(docs, info_from_yaml(TASK_DIR / kind / f"{kind}_gen.yaml"), fake_ctx)
     checked = 0
     for doc, edit in zip(docs, edits):
         chain = edit.info["chain"]
@@ -214,3 +215,112 @@ def test_rules_masking_matches_generator_simulator(fake_ctx, kind, n):
         assert set(edit.info["kept_events"]) & set(idx) == saw, (doc["question"], doc["narrative"])
         checked += 1
     assert checked > n  # every story has several belief questions
+
+
+# -- faithful contexts equal the original's (issue 12 item 2), seed-12 stories worked by hand ----
+# ToMi 2741751992, Enigma attribute world state (world_state_attr.json), per time stamp:
+#   1 {"location of the workshop": [["the workshop", "Location", "entered"]]}
+#   2 {"evelyn's search location": [["", "Evelyn's search location", "in workshop"]]}
+#   3 = 1, 4 = 1, 5 {"skirt's location": [["", "Skirt's location", "in cupboard"]],
+#                    "location of the cupboard": [["the cupboard", "Location", "in cupboard"]]}, ...
+# The original cleans each key ("location of the workshop" -> "location of  workshop" -> split at
+# " of " -> entity "workshop") and renders "<triple attribute> of <key entity>": "Location of
+# workshop", not the triple's "the workshop". "evelyn's search location".rsplit("'s") keeps
+# "search location" and, the triple's entity slot being empty, renders it plain: "Search location
+# becomes in workshop"; "skirt's location" likewise gives "Location becomes in cupboard". Stamp 3
+# repeats stamp 1, but the comparison is with stamp 2 (the previous non-empty stamp), so it is
+# re-reported; stamp 4 repeats stamp 3 and is dropped. NER found only Hunter and Evelyn, so the
+# chain is [Evelyn] and mode=ki still frames the text with her (the babbage versions did).
+SKIRT_KI_FAITHFUL = [
+    "The following events are known to Evelyn",
+    "Abigail entered the workshop. Location of workshop becomes entered.",
+    "Evelyn hates the lettuce. Search location becomes in workshop.",
+    "Hunter entered the workshop. Location of workshop becomes entered.",
+    "Evelyn entered the workshop.",
+    "The skirt is in the cupboard. Location becomes in cupboard. Location of cupboard becomes in cupboard.",
+    "The cupboard is in the workshop. Location of cupboard becomes in workshop.",
+]
+SKIRT_Q = "Where does Abigail think that Evelyn searches for the skirt?"
+
+
+def test_faithful_ki_names_possessives_and_frame(shared_data, fake_ctx):
+    edits, _ = edits_for(shared_data, fake_ctx, "tomi", "2741751992", nkb="cache", mode="ki", faithful=True)
+    edit = edits[SKIRT_Q]
+    assert edit.narrative.split("\n\n")[:7] == SKIRT_KI_FAITHFUL
+    assert edit.narrative.endswith("Search location becomes in workshop.\n\n"
+                                   "The narrative provided above depicts Evelyn's perspective.")
+    assert edit.info["chain"] == ["Evelyn"] and edit.info["kept_events"] == list(range(11))
+    assert edit.question == "Where does Evelyn search for the skirt at the end of the story?"  # reduced
+    assert edit.info["injected_states"][4] == ["Location becomes in cupboard", "Location of cupboard becomes in cupboard"]
+
+
+def test_fixed_ki_renders_possessives_sensibly(shared_data, fake_ctx):
+    """Default: "x's y" is attribute y of entity x, repeats are per entity, no frame, the question
+    as asked (mode=ki removes no believer)."""
+    edits, _ = edits_for(shared_data, fake_ctx, "tomi", "2741751992", nkb="cache", mode="ki")
+    edit = edits[SKIRT_Q]
+    lines = edit.narrative.split("\n\n")
+    assert lines[1] == "Evelyn hates the lettuce. Search location of evelyn becomes in workshop."
+    assert lines[2] == "Hunter entered the workshop."  # same state as after event 1: dropped
+    assert lines[4] == ("The skirt is in the cupboard. Location of skirt becomes in cupboard. "
+                        "Location of cupboard becomes in cupboard.")
+    assert edit.question == SKIRT_Q and not edit.narrative.startswith("The following")
+
+
+# ToMi 3689466708, plain world state (world_state.json), stamp 4: {"underclothes": [["",
+# "Underclothes", "in bottle"]], ...}. Faithful cleans the key to "underclos" and renders it.
+@pytest.mark.parametrize("faithful,name", [(True, "Underclos"), (False, "Underclothes")])
+def test_plain_entity_rendered_from_cleaned_key(shared_data, fake_ctx, faithful, name):
+    edits, _ = edits_for(shared_data, fake_ctx, "tomi", "3689466708", nkb="cache", mode="ki",
+                         attributes=False, faithful=faithful)
+    text = edits["Where will Isabella look for the underclothes?"].narrative
+    assert (f"The underclothes is in the bottle. Bottle becomes full. Drawer becomes open. "
+            f"{name} becomes in bottle.") in text
+
+
+# ToMi 3478657222 (gold: cupboard). Event rooms: laundry, laundry, cupboard, laundry x 7; the
+# detected room list also has "bathtub", which the event-room vector never names. Jayden is in
+# the laundry after events 1-5 and "none" after. Events 8 ("Avery moved the carrot to the
+# bathtub") and 9 ("The bathtub is in the laundry") name the bathtub: the original moves events
+# only between rooms of the vector, so they stay in the laundry group and are masked for Jayden
+# (the project used to move them to a "bathtub" group no one occupies, which escaped the mask).
+# "The cupboard is in the laundry" moves to the cupboard group and back (the cupboard group, never
+# occupied, is not masked): Jayden keeps events 1-5 either way.
+def test_faithful_room_grouping_uses_the_event_room_vector(shared_data, fake_ctx):
+    edits, _ = edits_for(shared_data, fake_ctx, "tomi", "3478657222", nkb="cache", mode="im", faithful=True)
+    edit = edits["Where will Jayden look for the carrot?"]
+    assert edit.info["kept_events"] == [0, 1, 2, 3, 4]
+    assert "Avery moved the carrot to the bathtub." not in edit.narrative
+
+
+# FANToM 7483351084, "What does Kassandra believe about how ... shaped Keith, Alberto, and
+# Caitlyn's ...": the original's tokens (",", ".", "'s" deleted) name four speakers; their
+# presence vectors share no line, so the view is empty: just the header (stripped), then the
+# perspective sentence of the last believer.
+KASSANDRA_Q = ("What does Kassandra believe about how personal experiences and struggles shaped Keith, "
+               "Alberto, and Caitlyn's professional choices and personalities?")
+
+
+def test_faithful_empty_fantom_view_is_the_header_alone(shared_data, fake_ctx):
+    edits, iv = edits_for(shared_data, fake_ctx, "fantom", "7483351084", nkb="cache", mode="im", faithful=True)
+    edit = edits[KASSANDRA_Q]
+    assert edit.info["chain"] == ["Kassandra", "Keith", "Alberto", "Caitlyn"]
+    assert edit.narrative == ("The following events are known to Kassandra\n\n"
+                              "The narrative provided above depicts Caitlyn's perspective.")
+    assert iv.metadata["empty_contexts"] == 4 and "4 of 13 questions" in iv.metadata["warnings"][0]
+
+
+def test_default_mode_warns_on_empty_and_unparsed(shared_data, fake_ctx, caplog):
+    """An empty view and a task whose documents carry no narrative (as an OpenToM-style task
+    pointed at enigma would) are counted in the cell metadata and logged."""
+    docs = docs_from_file(str(shared_data / "fantom" / "fantom_seed12.json"), "fantom", 12, ["7483351084"])
+    docs.append({"plot": "Sam put the apple in the box.", "question": "Where is the apple?",
+                 "story_id": "x1", "dataset": "fantom"})
+    iv = Enigma(nkb="cache", mode="im")
+    with caplog.at_level("WARNING", logger="tom_harness.enigma"):
+        edits = iv.edit_prompts(docs, TaskInfo("fantom", "fantom"), fake_ctx)
+    assert edits[-1] is None
+    assert iv.metadata["unparsed_stories"] == 1 and iv.metadata["empty_contexts"] == 2
+    assert iv.metadata["warnings"] == ["1 of 2 stories unparsed (asked unedited)",
+                                       "2 of 14 questions with an empty masked context"]
+    assert "have no events the pipeline can parse" in caplog.text and "2 of 14 questions" in caplog.text

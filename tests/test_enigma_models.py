@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tom_harness.errors import UsageError
-from tom_harness.interventions import TaskInfo
+from tom_harness.task_yamls import TASK_DIR
+from tom_harness.tasks import info_from_yaml
 from tom_harness.plugins.enigma import Enigma
 from tom_harness.plugins.enigma import prompts as P
 from tom_harness.plugins.enigma.kb import PromptedKB, TrainedKB
@@ -44,7 +45,7 @@ def test_prompted_pipeline_counts_and_caches(run_ctx, tomi_docs):
 
 def test_prompted_intervention_end_to_end(run_ctx, tomi_docs):
     iv = Enigma(nkb="prompted", kb_max_tokens=4, plan_max_tokens=8, max_entities=2, ner_model="")
-    edits = iv.edit_prompts(tomi_docs, TaskInfo("tomi_seed12", "tomi"), run_ctx)
+    edits = iv.edit_prompts(tomi_docs, info_from_yaml(TASK_DIR / "tomi" / "tomi_seed12.yaml"), run_ctx)
     assert len(edits) == len(tomi_docs) and all(e is not None for e in edits)
     m = iv.metadata
     assert m["kb_calls"] > 0 and m["new_model_calls"] > 0 and m["stories"] == 1

@@ -125,7 +125,7 @@ class Hooked(Intervention):
 
     name = "hooked"
     kind = "activations"
-    families = ("tomi",)
+    requires = {"unit": "event"}
 
     def apply(self, ctx):
         Nudge.log.append("apply hooked")
@@ -172,7 +172,8 @@ def test_stack_runs_checks_and_resumes(host, tiny_handle, tmp_path):
     assert cell["metadata"]["restore_check"]["ok"] and cell["metadata"]["requests"]["prompt_edits"] == 2
     assert cell["metadata"]["stack"] == ["nudge:delta=0.5", "hooked", "sbs"]
     na = json.loads((iv_dir / "toy_other.json").read_text())
-    assert na["metadata"]["reason"] == "hooked (part of nudge:delta=0.5+hooked+sbs) does not apply to other"
+    assert na["metadata"]["reason"] == ("hooked does not apply to toy_other: the task does not declare trait 'unit' "
+                                        "(needs unit=event) (part of nudge:delta=0.5+hooked+sbs)")
     sample = json.loads((iv_dir / "samples" / "toy_gen" / "toy_gen.jsonl").read_text().splitlines()[0])
     assert "Where will Anna look for the ball?\nLet's think step by step." in sample["arguments"][0][0]
     assert _runner(host, tiny_handle, out, rows).run().ran == []

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from tom_harness.datadir import find_dir
 from tom_harness.errors import UsageError
 
 from . import prompts as P
@@ -396,7 +397,8 @@ def make_kb(nkb: str, ctx: "RunContext", values: dict[str, Any]) -> KnowledgeBas
     if nkb == "trained":
         return TrainedKB(ctx, values.get("kb_model", ""), values.get("kb_adapter", ""), **budgets, **common)
     if nkb == "cache":
-        return CacheKB(ctx.data_root, **common)
+        found = find_dir("enigma_cache")  # the first data root holding the cache
+        return CacheKB(found.parent if found else ctx.data_root, **common)
     if nkb == "rules":
         return RulesKB(**common)
     raise UsageError(f"enigma: parameter 'nkb': expected one of {'|'.join(NKB_CHOICES)}, got {nkb!r}")

@@ -1,6 +1,6 @@
 """Per-cell call bookkeeping for prompt interventions.
 
-A cell on a task group (e.g. ``tomi`` = five seed subtasks) calls ``edit_prompts`` once per
+A cell on a task group (e.g. five seed subtasks) calls ``edit_prompts`` once per
 subtask, so counts are added up over the cell and ratios recomputed, never overwritten; the
 intervention's ``apply`` (run at the start of every cell) clears them.
 """

@@ -7,8 +7,11 @@ inner) filter the events one after another, so the result is what they all witne
 
 Quirks of the original, reproduced with ``faithful=True`` and fixed otherwise:
 
-* events whose room is unknown ("none") were dropped from every view, even the omniscient one;
-  fixed: such an event is kept in the group of the previous event's room;
+* events whose room is unknown ("none") formed a group of their own that masking never filters
+  (kept for every believer); fixed: such an event joins the previous event's room;
+* an event naming another room moved there only if that room is in the story's event-room
+  vector (not the detected room list), by substring, room after room in the order of a ``set``;
+  fixed: whole-word match against the rooms characters occupy, first (longest) match only;
 * events in a room a character never occupies were not masked for it; fixed: masked (and, so
   that a container mistaken for a room does not hide its events from everyone, a room no
   character ever occupies is not treated as a room: its events join the previous event's room);
@@ -24,6 +27,7 @@ from __future__ import annotations
 import re
 
 IMPLICIT_ROOM = "location"
+NONE_ROOM = "none"  # faithful: events of an unknown room, never masked
 
 
 def group_events(texts: list[str], event_rooms: list[str | None], rooms: list[str],
@@ -33,29 +37,30 @@ def group_events(texts: list[str], event_rooms: list[str | None], rooms: list[st
     ``occupied``: rooms some character is ever in. When given (fixed mode), an event placed in a
     room nobody ever occupies (a container mistaken for a room) counts as happening in the
     previous event's room; otherwise masking it for everyone would hide it from every believer.
+    ``rooms`` (the detected room list) is used by the fixed mode only: the original moved events
+    only between rooms of the story's event-room vector.
     """
     if dialogue:
         return {IMPLICIT_ROOM: list(range(len(texts)))}
+    if faithful:
+        return _faithful_groups(texts, event_rooms)
+    raw = [r.lower() if r and r.lower() != "none" else None for r in event_rooms]
+    first = next((r for r in raw if r), None)  # for events before any usable room
     room_of: list[str | None] = []
     prev: str | None = None
-    for r in event_rooms:
-        r = r.lower() if r and r.lower() != "none" else None
-        if not faithful and occupied is not None and r not in occupied:
+    for r in raw:
+        if occupied is not None and r not in occupied:
             r = None
-        if r is None and not faithful:
-            r = prev
+        r = r or prev or first
         room_of.append(r)
-        prev = r or prev
+        prev = r
     names = sorted({r for r in room_of if r} | {r.lower() for r in rooms}, key=len, reverse=True)
-    if not faithful and occupied is not None:
+    if occupied is not None:
         names = [r for r in names if r in occupied]
     for i, text in enumerate(texts):  # an event naming another room happens there
         low = text.lower()
         for other in names:
-            if other == room_of[i]:
-                continue
-            hit = other in low if faithful else re.search(rf"\b{re.escape(other)}\b", low)
-            if hit and (room_of[i] is not None or not faithful):
+            if other != room_of[i] and re.search(rf"\b{re.escape(other)}\b", low):
                 room_of[i] = other
                 break
     groups: dict[str, list[int]] = {}
@@ -65,16 +70,40 @@ def group_events(texts: list[str], event_rooms: list[str | None], rooms: list[st
     return groups
 
 
+def _faithful_groups(texts: list[str], event_rooms: list[str | None]) -> dict[str, list[int]]:
+    """The original's ``__make_location_aware_narrative``: one group per distinct room of the
+    event-room vector (an unknown room is the group "none"), then, room by room, every event
+    whose text contains another of those rooms' names (a substring) moves to that room; an
+    event can move again when its new room's turn comes later. The original iterated a
+    ``set`` (Python's per-process string-hash order); first appearance in the vector here."""
+    vec = [str(r).lower() if r else NONE_ROOM for r in event_rooms[: len(texts)]]
+    order = list(dict.fromkeys(vec))
+    groups = {room: [i for i, r in enumerate(vec) if r == room] for room in order}
+    for room in order:
+        for other in order:
+            if other == room:
+                continue
+            for i in list(groups[room]):
+                if other in texts[i].lower():
+                    groups[other].append(i)
+                    groups[room].remove(i)
+    return groups
+
+
 def belief_chain(question: str, characters: list[str], faithful: bool) -> list[str]:
-    """Characters named in the question, in order of first mention (outer believer first)."""
-    text = question if faithful else question.strip().splitlines()[-1]
-    toks = []
-    for tok in text.lower().split():
-        tok = tok.strip(",.") if faithful else tok.strip(",.?!;:\"'()")
-        tok = tok[:-2] if tok.endswith("'s") else tok
-        toks.append(tok)
+    """Characters named in the question, in order of first mention (outer believer first).
+
+    Faithful: the original's tokens, ``lower()`` with every ",", "." and "'s" deleted, over the
+    whole question; fixed: the question's last line, tokens stripped of punctuation."""
+    if faithful:
+        toks = [t.lower().replace(",", "").replace(".", "").replace("'s", "") for t in question.split()]
+    else:
+        toks = []
+        for tok in question.strip().splitlines()[-1].lower().split() if question.strip() else []:
+            tok = tok.strip(",.?!;:\"'()")
+            toks.append(tok[:-2] if tok.endswith("'s") else tok)
     found = [(toks.index(c.lower()), c) for c in characters if c.lower() in toks]
-    return [c for _, c in sorted(found)]
+    return [c for _, c in sorted(found, key=lambda x: x[0])]
 
 
 def witnessed(vec: list[str], room: str, implicit: bool) -> set[int]:
@@ -92,6 +121,8 @@ def mask(groups: dict[str, list[int]], chain: list[str], locations: dict[str, li
         if not vec:
             continue  # no location knowledge for this character (e.g. NER missed it)
         for room in groups:
+            if faithful and room == NONE_ROOM:  # renamed "another_location" and never matched
+                continue
             if faithful and not (room in vec or ("true" in vec and "false" in vec)):
                 continue
             seen = witnessed(vec, room, dialogue)

@@ -1,14 +1,25 @@
-"""Rendering the masked, injected events as the narrative the model reads (text or markdown)."""
+"""Rendering the masked, injected events as the narrative the model reads (text or markdown).
+
+Layouts follow the original's ``__build_text_states`` / ``__build_markdown_states``: events in
+story order, each followed by its injected states, events separated by blank lines (markdown:
+``- event`` with tab-indented ``- state`` children), the header naming the outer believer, and
+the whole text stripped, so an empty view is the header alone.
+"""
 from __future__ import annotations
 
 from .injection import Triple, state_sentence
 
 
-def event_text(text: str, dialogue: bool, faithful: bool) -> str:
-    """An event as a line. The original appended '.' to every dialogue line ('Take care!.');
-    fixed: only to lines without final punctuation."""
+def event_text(text: str, dialogue: bool, faithful: bool, last: bool = False) -> str:
+    """An event as a line.
+
+    The original appended "." to every dialogue line after appending a space to the whole
+    narrative, so lines end in ".." / "!." and the story's last line in " ."; fixed: a full stop
+    only for lines without final punctuation."""
     text = text.strip()
-    if dialogue and (faithful or not text.endswith((".", "!", "?", '"', "'"))):
+    if dialogue and faithful:
+        return (text + (" ." if last else ".")).strip()
+    if dialogue and not text.endswith((".", "!", "?", '"', "'")):
         return text + "."
     return text
 
@@ -18,21 +29,28 @@ def render(indices: list[int], texts: list[str], injected: list[list[Triple]] | 
     """Events in story order, each followed by its injected states."""
     blocks: list[str] = []
     for i in sorted(indices):
-        line = event_text(texts[i], dialogue, faithful)
-        states = [state_sentence(t) for t in (injected[i] if injected else [])]
+        line = event_text(texts[i], dialogue, faithful, last=i == len(texts) - 1)
+        triples = injected[i] if injected else []
         if fmt == "markdown":
+            states = [state_sentence(t, capitalize=not faithful) for t in triples]
             blocks.append("\n".join([f"- {line}"] + [f"\t- {s}" for s in states]))
         else:
-            blocks.append(" ".join([line] + [s + "." for s in states]))
-    return ("\n" if fmt == "markdown" else "\n\n").join(blocks)
+            blocks.append(" ".join([line] + [state_sentence(t) + "." for t in triples]))
+    return ("\n\n" if fmt == "text" or faithful else "\n").join(blocks)
 
 
-def header(chain: list[str], faithful: bool) -> str:
+def header(chain: list[str], faithful: bool, fmt: str = "text") -> str:
     """'The following events are known to X' (the original named only the outer believer)."""
     if not chain:
         return ""
     names = chain[0] if faithful else _join(chain)
-    return f"The following events are known to {names}\n\n"
+    bullet = "- " if fmt == "markdown" and faithful else ""
+    return f"{bullet}The following events are known to {names}\n\n"
+
+
+def framed(body: str, chain: list[str], faithful: bool, fmt: str = "text") -> str:
+    """Header + events, stripped as the original did: no events leaves the header alone."""
+    return (header(chain, faithful, fmt) + body).strip()
 
 
 def perspective(chain: list[str], faithful: bool) -> str:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-#: dataset names whose stories are dialogues (events are "Speaker: utterance" lines)
-DIALOGUE_DATASETS = ("fantom",)
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -35,10 +33,6 @@ def story_key(dataset: str, story_id: str, narrative: str) -> str:
     return f"{dataset}\x00{story_id}\x00{narrative}"
 
 
-def is_dialogue(dataset: str) -> bool:
-    return dataset.split("_")[0] in DIALOGUE_DATASETS
-
-
 def split_events(narrative: str, dialogue: bool) -> list[str]:
     """Events of a narrative: dialogue lines, or sentences (each ending in its own punctuation).
 
@@ -52,21 +46,23 @@ def split_events(narrative: str, dialogue: bool) -> list[str]:
 
 
 def doc_dataset(doc: dict) -> str:
-    return str(doc.get("dataset") or "tomi")
+    return str(doc.get("dataset") or "")
 
 
-def stories_from_docs(docs: list[dict]) -> tuple[list[Story], list[int]]:
-    """Group per-question documents into stories; returns the stories and each doc's story index."""
+def stories_from_docs(docs: list[dict], dialogue: bool = False) -> tuple[list[Story], list[int]]:
+    """Group per-question documents into stories; returns the stories and each doc's story index.
+
+    ``dialogue``: the task's narratives are ``Speaker: utterance`` lines (trait ``unit:
+    utterance``), so events are lines rather than sentences."""
     index: dict[str, int] = {}
     stories: list[Story] = []
     owner: list[int] = []
     for n, doc in enumerate(docs):
         dataset = doc_dataset(doc)
         sid = str(doc.get("story_id", n))
-        narrative = str(doc["narrative"])
+        narrative = str(doc.get("narrative") or "")  # none: a story with no events (warned about)
         key = story_key(dataset, sid, narrative)
         if key not in index:
-            dialogue = is_dialogue(dataset)
             index[key] = len(stories)
             stories.append(
                 Story(sid, dataset, narrative, split_events(narrative, dialogue), dialogue,

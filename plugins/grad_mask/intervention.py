@@ -70,7 +70,7 @@ class GradMask(Intervention):
         "Wu et al. 2025: replace weights with high squared-gradient sensitivity on ToM prompts but "
         "not on generic text (per matrix top m-fraction) by the matrix mean; random control available."
     )
-    version = "1"
+    version = "2"  # 2: full-logits ToM loss, no start draw for seqlen-token documents
     params = (
         Param("m", "float", 1e-5, "fraction of each matrix ranked (k = floor(m*N)); paper: 1e-5", minimum=0.0, maximum=1.0),
         Param("control", "str", "none", "none: Fisher mask; random: same count per matrix, uniform", choices=("none", "random")),

@@ -22,8 +22,7 @@ import pandas as pd
 from .targets import role_rank
 
 NAME = "grad_mask"
-TOM_TASKS = ("sparse_tom", "tomi", "hitom", "fantom")
-#: sparse_tom's headline is acc_fb_mean (mean of contents and transfer, the paper's summary)
+#: acc_fb_mean: the false-belief summary some tasks report (mean of contents and transfer)
 ACC_METRICS = ("acc_fb_mean", "acc", "exact_match", "accuracy", "acc_norm", "percent_correct", "f1")
 PPL_METRICS = ("word_perplexity", "perplexity", "token_perplexity", "byte_perplexity")
 SERIES_IGNORE = ("m", "control_seed")
@@ -33,8 +32,10 @@ def _name(label: Any) -> str:
     return str(label).split(":", 1)[0]
 
 
-def _is_tom(task: str) -> bool:
-    return any(task == t or task.startswith(t + "_") for t in TOM_TASKS)
+def _is_ppl(rows: pd.DataFrame) -> bool:
+    """A task is plotted as perplexity when it reports a perplexity metric, else as accuracy
+    (the table names no benchmark: what a task measures shows in its metrics)."""
+    return any(m in PPL_METRICS for m in rows["metric"].dropna().astype(str).unique())
 
 
 def _pick_metric(rows: pd.DataFrame, preferred: tuple[str, ...], fallback: str | None) -> str | None:
@@ -92,7 +93,7 @@ def sweep_points(table: pd.DataFrame) -> pd.DataFrame:
     points = []
     for task, task_rows in pd.concat([ours, base]).groupby("task"):
         task = str(task)
-        if _is_tom(task):
+        if not _is_ppl(task_rows):
             measure, metric = "tom", _pick_metric(task_rows, ACC_METRICS, "acc")
         else:
             measure, metric = "ppl", _pick_metric(task_rows, PPL_METRICS, "perplexity")

@@ -65,7 +65,7 @@ def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
 
 def load_fantom(tomh_file: str = "fantom_seed12.json", tomh_seed: Any = -1, **_: Any):
     seed = as_int(tomh_seed, "tomh_seed")
-    return to_dataset_dict(rows_from(read_json("fantom", tomh_file), "fantom", seed))
+    return to_dataset_dict(rows_from(read_json("fantom", tomh_file), "fantom", seed), f"fantom/{tomh_file}")
 
 
 # -- prompts ------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def rows_from(data: dict, dataset: str, seed: int, shuffle_seed: int | None = No
 
 def load_hitom(tomh_file: str = "hitom_seed12.json", tomh_seed: Any = -1, **_: Any):
     seed = as_int(tomh_seed, "tomh_seed")
-    return to_dataset_dict(rows_from(read_json("hitom", tomh_file), "hitom", seed))
+    return to_dataset_dict(rows_from(read_json("hitom", tomh_file), "hitom", seed), f"hitom/{tomh_file}")
 
 
 def load_hitom_gen(gen_stories: Any = 100, gen_seed: Any = 0, gen_max_order: Any = 4,
@@ -61,7 +61,7 @@ def load_hitom_gen(gen_stories: Any = 100, gen_seed: Any = 0, gen_max_order: Any
     data = hitom_stories(as_int(gen_stories, "gen_stories"), seed,
                          max_order=as_int(gen_max_order, "gen_max_order"),
                          deception=str(gen_deception).lower() not in ("false", "0", "no"))
-    return to_dataset_dict(rows_from(data, "hitom_gen", -1, shuffle_seed=seed))
+    return to_dataset_dict(rows_from(data, "hitom_gen", -1, shuffle_seed=seed), "generator hitom_stories")
 
 
 # -- prompts ------------------------------------------------------------------------------------

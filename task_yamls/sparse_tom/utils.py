@@ -129,7 +129,7 @@ def rows_from(tasks: dict) -> list[dict]:
 
 
 def load_sparse_tom(tomh_file: str = "tom_tasks.json", **_: Any):
-    return to_dataset_dict(rows_from(read_json("sparse_tom", tomh_file)))
+    return to_dataset_dict(rows_from(read_json("sparse_tom", tomh_file)), f"sparse_tom/{tomh_file}")
 
 
 def doc_to_text(doc: dict) -> str:

@@ -36,7 +36,8 @@ def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
 
 def load_tomi(tomh_file: str = "tomi_seed12.json", tomh_seed: Any = -1, **_: Any):
     """``custom_dataset`` for the published files (lm-eval also passes metadata; ignored)."""
-    return to_dataset_dict(rows_from(read_json("tomi", tomh_file), "tomi", as_int(tomh_seed, "tomh_seed")))
+    seed = as_int(tomh_seed, "tomh_seed")
+    return to_dataset_dict(rows_from(read_json("tomi", tomh_file), "tomi", seed), f"tomi/{tomh_file}")
 
 
 def load_tomi_gen(gen_stories: Any = 200, gen_seed: Any = 0, **_: Any):
@@ -45,7 +46,7 @@ def load_tomi_gen(gen_stories: Any = 200, gen_seed: Any = 0, **_: Any):
     from tom_harness.generators import tomi_stories
 
     data = tomi_stories(as_int(gen_stories, "gen_stories"), as_int(gen_seed, "gen_seed"))
-    return to_dataset_dict(rows_from(data, "tomi_gen", -1))
+    return to_dataset_dict(rows_from(data, "tomi_gen", -1), "generator tomi_stories")
 
 
 # -- prompts ------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from tom_harness.datadir import data_file
+from tom_harness.doc_contract import TEXT_FIELDS
 from tom_harness.task_yamls._common import to_dataset_dict
 
 _HEADING = re.compile(r"^ = [^=].* = $")
@@ -44,7 +45,7 @@ def load_wikitext2(tomh_file: str = "test.txt", **_: Any):
         rows.append({"story_id": f"wikitext2:{i}", "dataset": "wikitext2", "seed": -1,
                      "page": page, "text": text, "words": len(page.split()),
                      "bytes": len(text.encode("utf-8"))})
-    return to_dataset_dict(rows)
+    return to_dataset_dict(rows, f"wikitext2/{tomh_file}", TEXT_FIELDS, gold=False)
 
 
 def process_results(doc: dict, results: list) -> dict[str, tuple[float, int]]:
