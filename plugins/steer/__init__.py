@@ -58,11 +58,11 @@ class Steer(Intervention):
         self._token = f"steer-{id(self):x}"
         self._installed = False
 
-    def applies_to(self, task: TaskInfo) -> bool:
+    def not_applicable_reason(self, task: TaskInfo) -> str | None:
         # generated-only steering does nothing to loglikelihood scoring
-        if self.values["positions"] == "generated":
-            return not task.output_types or "generate_until" in task.output_types
-        return True
+        if self.values["positions"] == "generated" and task.output_types and "generate_until" not in task.output_types:
+            return f"{self.label()} does not apply to {task.name}: positions=generated needs a generation task"
+        return super().not_applicable_reason(task)
 
     def unavailable(self, ctx: "RunContext") -> str | None:
         if ctx.handle.model is None:
