@@ -95,7 +95,7 @@ def main() -> None:
 
     from tom_harness.cache import ArtifactCache
     from tom_harness.context import RunContext
-    from tom_harness.integrity import compare, snapshot
+    from tom_harness.integrity import diff_snapshots, snapshot
     from tom_harness.models import load_hf, smollm2_resolve
     from tom_harness.plugins.grad_mask.intervention import GradMask
     from tom_harness.plugins.grad_mask.perturb import apply_plan, restore_saved
@@ -150,7 +150,7 @@ def main() -> None:
             ph["edit"] += (t2 - t1) + (time.perf_counter() - t3)
             ph["eval"] += t3 - t2
         harness_s = time.perf_counter() - t0
-        assert compare(before, model)["ok"], "model not restored"
+        assert diff_snapshots(before, snapshot(model))["ok"], "model not restored"
 
         # 3. the released pipeline's way: same mask, then save the edited model and reload it
         t0 = time.perf_counter()
@@ -177,7 +177,7 @@ def main() -> None:
             ph["edit"] += (t2 - t1) + (time.perf_counter() - t3)
             ph["eval"] += t3 - t2
         reload_s = time.perf_counter() - t0
-        assert compare(before, model)["ok"], "model not restored"
+        assert diff_snapshots(before, snapshot(model))["ok"], "model not restored"
 
         print(f"\nsweep of {len(grid)} points, eval = perplexity on {args.eval_windows} x {args.eval_seqlen} tokens")
         print(f"{'m':>10} {'weights':>8} {'ppl (in place)':>15} {'ppl (reload)':>13}")

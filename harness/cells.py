@@ -92,8 +92,9 @@ def cell_problem(cell: object) -> str | None:
         return f"'intervention' needs keys {', '.join(REQUIRED_IV_KEYS)}"
     if cell["status"] not in DONE_STATUSES:
         return f"status {cell['status']!r} is not one of {', '.join(DONE_STATUSES)}"
-    if cell["status"] == "ok" and not isinstance(cell.get("results"), dict):
-        return "status ok but no 'results' mapping"
+    results = cell.get("results")
+    if cell["status"] == "ok" and not (isinstance(results, dict) and isinstance(results.get("results"), dict)):
+        return "status ok but no lm-eval 'results' mapping"
     return None
 
 

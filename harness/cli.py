@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run an intervention x task matrix")
     _add_run_args(run)
+    prompts = sub.add_parser("prompts", help="dry run: write each document's exact prompt per row and task "
+                             "(JSONL under --output_path/<row>/<task>.jsonl), without evaluating")
+    _add_run_args(prompts)
 
     ls = sub.add_parser("list", help="list plugins, interventions (with parameters), tasks and model aliases")
     ls.add_argument("what", nargs="?", default="all", choices=["all", "plugins", "interventions", "tasks", "models"])
@@ -81,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--dest", help="where to write the tables (default: the first directory)")
     table.add_argument("--force", action="store_true", help="merge output directories even if their matrices differ")
 
+    cmp_ = sub.add_parser("compare", help="per-item agreement (%% agreement, Cohen's kappa) between two rows or two runs")
+    cmp_.add_argument("output_dirs", nargs="+", metavar="OUT_DIR", help="one run (with two --rows) or two runs (same rows)")
+    cmp_.add_argument("--rows", nargs="+", help="row labels, e.g. none sbs (two runs: default every shared row)")
+    cmp_.add_argument("--tasks", nargs="+", help="tasks to compare (default: every task both sides ran)")
+    cmp_.add_argument("--dest", help="where to write compare.csv/.md (default: the first directory)")
     exp = sub.add_parser("export", help="write a finished run's prompts and answers as a fine-tuning set (JSONL)")
     exp.add_argument("output_dir", help="output directory of a run made with --log_samples")
     exp.add_argument("--rows", nargs="+", required=True, metavar="ROW", help="row labels (or ids) to export")
@@ -89,12 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--correct_only", action="store_true", help="only answers the task scored as correct")
     exp.add_argument("--metric", help="the 0/1 metric that decides correctness (default: the task's headline)")
     exp.add_argument("--dest", help="JSONL file to write (default: OUT/export/<row>.sft.jsonl)")
-
-    cmp_ = sub.add_parser("compare", help="per-item agreement (%% agreement, Cohen's kappa) between two rows or two runs")
-    cmp_.add_argument("output_dirs", nargs="+", metavar="OUT_DIR", help="one run (with two --rows) or two runs (same rows)")
-    cmp_.add_argument("--rows", nargs="+", help="row labels, e.g. none sbs (two runs: default every shared row)")
-    cmp_.add_argument("--tasks", nargs="+", help="tasks to compare (default: every task both sides ran)")
-    cmp_.add_argument("--dest", help="where to write compare.csv/.md (default: the first directory)")
 
     lme = sub.add_parser("lm-eval", help="run lm-eval's own CLI with the `tomh` model type registered",
                          add_help=False)
@@ -110,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--data_dir")
     df.add_argument("--base_url", help="mirror to fetch from instead of the public sources")
     df.add_argument("--quiet", action="store_true", help="no progress bars")
-    for p in (run, ls, table, exp, data, dl, df):
+    for p in (run, prompts, ls, table, cmp_, exp, data, dl, df):
         _add_debug_flags(p, argparse.SUPPRESS)
     return parser
 
@@ -122,14 +124,12 @@ def _add_debug_flags(p: argparse.ArgumentParser, default: Any) -> None:
 
 
 # -- commands ------------------------------------------------------------------------------
-def cmd_run(args: argparse.Namespace) -> int:
-    from .cache import ArtifactCache
-    from .cells import OutputDir
+def _matrix_from_args(args: argparse.Namespace) -> tuple[Any, Any, str, bool]:
+    """The matrix spec, plugin host, output path and log_samples of a run-style command line
+    (``run`` and ``prompts`` share it)."""
     from .datadir import set_data_dir
-    from .leaderboard import terminal, write_leaderboard
     from .matrix import build_spec, load_config
     from .plugin_host import get_host
-    from .runner import MatrixRunner
 
     from .validate import check_bool, check_output_dir
 
@@ -157,6 +157,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     set_data_dir(data_dir)
     host = get_host(plugins)
     _report_failures(host)
+    return spec, host, output, log_samples
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .cache import ArtifactCache
+    from .cells import OutputDir
+    from .leaderboard import terminal, write_leaderboard
+    from .runner import MatrixRunner
+
+    spec, host, output, log_samples = _matrix_from_args(args)
     runner = MatrixRunner(
         spec, host, Path(output), shard=args.shard, overwrite=args.overwrite, log_samples=log_samples,
         progress=not args.no_progress, cache=ArtifactCache(args.cache_dir) if args.cache_dir else None,
@@ -169,6 +179,24 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{len(summary.not_applicable)} n/a. Output: {Path(output).resolve()}")
     print(terminal(pivot, table))
     print("wrote: " + ", ".join(str(f) for f in files))
+    return 0
+
+
+def cmd_prompts(args: argparse.Namespace) -> int:
+    """Dry run: the exact prompt of every document per row and task, as JSONL, no evaluation."""
+    from .cache import ArtifactCache
+    from .dryrun import dry_run
+
+    spec, host, output, _ = _matrix_from_args(args)
+    summary = dry_run(spec, host, Path(output), ArtifactCache(args.cache_dir) if args.cache_dir else None)
+    for w in summary["written"]:
+        print(f"{w['row']} x {w['task']}: {w['prompts']} prompts -> {w['file']}")
+        for note in w.get("warnings", []):
+            print(f"  warning: {note}")
+    for row, task in summary["not_applicable"]:
+        print(f"{row} x {task}: n/a")
+    print(f"model {'loaded' if summary['model_loaded'] else 'not loaded'}, {summary['model_calls']} model call(s); "
+          f"wall {summary['wall_s']} s, cpu {summary['cpu_s']} s")
     return 0
 
 
@@ -297,8 +325,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "table": cmd_table, "compare": cmd_compare, "export": cmd_export,
-            "lm-eval": cmd_lm_eval, "data": cmd_data}
+COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "list": cmd_list, "table": cmd_table, "compare": cmd_compare,
+            "export": cmd_export, "lm-eval": cmd_lm_eval, "data": cmd_data}
 
 
 def _quiet_logs(level: str) -> None:

@@ -30,7 +30,7 @@ from .generation import GenerationStore, ModelCaller
 from .lm_wrapper import InterventionLM
 from .matrix import MatrixSpec
 from .plugin_host import PluginHost
-from .runner import evaluate_kwargs, expand_interventions, plan_cells
+from .runner import _quiet_git_hash, evaluate_kwargs, expand_interventions, plan_cells
 from .tasks import TaskCatalog
 
 log = logging.getLogger("tom_harness")
@@ -150,9 +150,11 @@ def collect(requests: list[Any]) -> list[dict[str, Any]]:
 def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCache | None = None) -> dict[str, Any]:
     """Write ``<output>/<iv-id>/<task>.jsonl`` for every applicable cell; returns a summary."""
     import lm_eval
+    import lm_eval.evaluator
 
     from .models import load
 
+    lm_eval.evaluator.get_git_commit_hash = _quiet_git_hash
     t0, c0 = time.perf_counter(), time.process_time()
     catalog = TaskCatalog.from_sources(host.task_sources, spec.include_path)
     ivs = expand_interventions(host, spec.interventions)
@@ -179,11 +181,15 @@ def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCac
             iv.apply(ctx)
         wrapper.intervention = iv if prompts else None
         recorder.records = []
+        quiet = logging.getLogger("lm_eval")  # it scores the placeholder answers: its warnings are noise
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
         try:
             lm_eval.simple_evaluate(model=wrapper, tasks=[catalog.load_spec(cell.task)], task_manager=catalog.manager,
                                     bootstrap_iters=0, log_samples=False, **evaluate_kwargs(spec))
         finally:
             wrapper.intervention = None
+            quiet.setLevel(level)
         rows = collect(recorder.records)
         for req in recorder.records:  # docs may be reused by the next cell
             if isinstance(req.doc, dict):

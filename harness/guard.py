@@ -59,14 +59,20 @@ def find_origin(exc: BaseException, plugins: dict[Path, str], tasks: Iterable[Pa
 
 
 @contextmanager
-def blame(what: str, host: Any, task_folders: Iterable[Path] = ()) -> Iterator[None]:
-    """Re-raise a plugin's or task's exception as a PluginError that says ``what`` failed."""
+def blame(what: str, host: Any, task_folders: Iterable[Path] = (), fallback: str | None = None) -> Iterator[None]:
+    """Re-raise a plugin's or task's exception as a PluginError that says ``what`` failed.
+
+    ``fallback`` names the culprit when no frame is in plugin or task code (loading a task runs
+    only lm-eval and the task's own config, so a YAML error surfaces in lm-eval's frames)."""
     try:
         yield
     except (UsageError, RestoreError, KeyboardInterrupt):
         raise
     except Exception as exc:
         origin = find_origin(exc, plugin_roots(host), task_folders)
+        if origin is None and fallback is not None:
+            frames = traceback.extract_tb(exc.__traceback__)
+            origin = (fallback, f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?")
         if origin is None:
             raise
         culprit, where = origin

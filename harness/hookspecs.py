@@ -43,11 +43,13 @@ def register_model_aliases(register: Callable[..., None]) -> None:
 
 @hookspec
 def register_backends(register: Callable[..., None]) -> None:
-    """Register model backends (``--model`` values): ``register(name, loader, description="")``.
+    """Register model backends (``--model`` values):
+    ``register(name, loader, description="", check=None)``.
 
     ``loader(model_args: dict, device: str | None, batch_size) -> ModelHandle`` loads the model
     once per run; ``model_args`` has aliases already resolved (``pretrained`` is a path or hub id,
-    ``name`` the display name). The built-in ``hf`` and ``vllm`` come from
+    ``name`` the display name). ``check(model_args)``, if given, runs on the same arguments before
+    any task loads and raises a UsageError for arguments the loader would reject. The built-in ``hf`` and ``vllm`` come from
     ``tom_harness.models``; the first plugin to register a name wins, in pluggy's call order
     (plugins registered later are called first), so a plugin may replace a built-in backend.
     """

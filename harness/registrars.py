@@ -33,12 +33,15 @@ class ModelAlias:
 
 @dataclass
 class Backend:
-    """A ``--model`` value: ``loader(model_args, device, batch_size) -> ModelHandle``."""
+    """A ``--model`` value: ``loader(model_args, device, batch_size) -> ModelHandle``; the
+    optional ``check(model_args)`` fails early on arguments the loader would reject."""
 
     name: str
     loader: Callable[[dict, "str | None", Any], "ModelHandle"]
     description: str = ""
     plugin: str = ""
+    #: ``check(model_args)`` with aliases resolved, before any task loads (raise UsageError)
+    check: Callable[[dict], None] | None = None
 
 
 @dataclass
@@ -93,12 +96,14 @@ def make_register(hook: str, plugin: str, sink: list[Entry]) -> Callable[..., No
     if hook == "register_task_sources":
         return lambda source: add(_check_task_source(source))
 
-    def named(name: str, fn: Callable, description: str = "") -> None:
+    def named(name: str, fn: Callable, description: str = "", check: Callable | None = None) -> None:
         _named(hook, name, fn)
+        if check is not None and (hook != "register_backends" or not callable(check)):
+            raise TypeError(f"{hook}: {name!r}: only register_backends takes a callable check=")
         if hook == "register_model_aliases":
             add(ModelAlias(name, fn, description, plugin))
         elif hook == "register_backends":
-            add(Backend(name, fn, description, plugin))
+            add(Backend(name, fn, description, plugin, check))
         elif hook == "register_result_processors":
             add(ResultProcessor(name, fn, plugin))
         else:

@@ -134,19 +134,18 @@ class MatrixRunner:
         self.handle, self.cache = handle, cache or ArtifactCache()
         self.catalog = TaskCatalog.from_sources(host.task_sources, spec.include_path)
         self.max_rows, self.lock_wait_s = max_rows, lock_wait_s
+        self._artifacts: dict[str, list[dict]] = {}
 
     # -- planning ----------------------------------------------------------------------------
     def prepare_plan(self) -> list[Cell]:
         ivs = expand_interventions(self.host, self.spec.interventions, self.max_rows)
         if self.handle is None:  # a mistyped backend or alias fails now, not after the tasks load
-            from .models import resolve_model_args
-            from .validate import check_pretrained
+            from .models import resolve_for
 
-            self.host.backend(self.spec.model)
-            check_pretrained(resolve_model_args(self.host, self.spec.model_args))
+            resolve_for(self.host, self.spec.model, self.spec.model_args)
         self.catalog.resolve(self.spec.tasks)
         for t in self.spec.tasks:
-            with blame(f"loading task {t!r}", self.host, self.catalog.folders):
+            with blame(f"loading task {t!r}", self.host, self.catalog.folders, fallback="its config"):
                 self.catalog.info(t)  # loads each task once: missing data fails here, before the model
         return plan_cells(ivs, self.spec.tasks, self.shard)
 
@@ -210,9 +209,11 @@ class MatrixRunner:
                 continue
             if cell.iv_id not in prepared:
                 t0 = time.time()
+                self.cache.take_log()
                 with blame(f"preparing {iv.label()}", self.host, self.catalog.folders):
                     iv.prepare(ctx)
                 prepared[cell.iv_id] = time.time() - t0
+                self._artifacts[cell.iv_id] = self.cache.take_log()  # where each artifact came from
             self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
             summary.ran.append((iv.label(), cell.task))
 
@@ -274,6 +275,8 @@ class MatrixRunner:
             "result_processors": processed,
             "timing": {"prepare_s": round(prep_s, 3), "apply_s": round(t_eval - t_apply, 3), "eval_s": round(eval_s, 3)},
         }
+        if self._artifacts.get(cell.iv_id):
+            meta["artifacts"] = self._artifacts[cell.iv_id]
         if restore:
             meta["restore_check"] = restore
         if n_rep > 1:

@@ -3,7 +3,9 @@
 Every test here pairs the two rows' scores on the same items and uses scipy / statsmodels:
 
 * 0/1 metrics averaged per item (``acc``): exact McNemar test (statsmodels) on the discordant
-  pairs; the delta's 95 % CI is a paired bootstrap (scipy, BCa) of the metric difference.
+  pairs; the delta's 95 % CI is the matching exact conditional interval (Clopper-Pearson on the
+  share of discordant pairs the row wins, scaled to a difference in accuracy), so p < 0.05 and an
+  interval that excludes 0 agree (up to the test's and the interval's own discreteness).
 * any other metric lm-eval aggregates from per-item values (continuous means, perplexity,
   bits per byte): a paired permutation test (scipy, labels swapped within each item) and the same
   paired bootstrap, both recomputing the *corpus* metric (e.g. ``exp(-Σ ll / Σ words)``) from
@@ -89,6 +91,21 @@ def mcnemar_exact(a: np.ndarray, b: np.ndarray) -> float:
     return float(mcnemar(table, exact=True).pvalue)
 
 
+def mcnemar_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """95 % exact conditional CI of ``mean(b) - mean(a)`` for paired 0/1 outcomes: given the
+    ``d`` discordant pairs, ``delta = d / n * (2 * pi - 1)`` where ``pi`` (share won by b) gets a
+    Clopper-Pearson interval (statsmodels). No discordant pair: the point [0, 0]."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    a, b = np.asarray(a) > 0.5, np.asarray(b) > 0.5
+    wins, losses, n = int(np.sum(~a & b)), int(np.sum(a & ~b)), len(a)
+    d = wins + losses
+    if d == 0:
+        return 0.0, 0.0
+    lo, hi = proportion_confint(wins, d, alpha=ALPHA, method="beta")
+    return d / n * (2 * float(lo) - 1), d / n * (2 * float(hi) - 1)
+
+
 def bootstrap_ci(delta: Callable, data: tuple[np.ndarray, ...], seed: int, point: float) -> tuple[float, float]:
     """95 % paired bootstrap (BCa; percentile if BCa is undefined) of ``delta`` over items."""
     from scipy.stats import bootstrap
@@ -130,8 +147,12 @@ def paired_test(a: Sequence[float], b: Sequence[float], aggregation: str, *, wei
     pooled = " (pooled over %d seed files)" % len(names) if len(names) > 1 else ""
     if n < 2:
         return Paired(point, math.nan, math.nan, math.nan, f"too few items (n={n})", n)
+    sizes = set(np.unique(s, return_counts=True)[1].tolist())
     if aggregation == "mean" and is_binary(a_, b_):
         p, test = mcnemar_exact(a_, b_), "mcnemar_exact" + pooled
+        if len(sizes) == 1:  # equal seed files: the pooled difference is the table's delta
+            lo, hi = mcnemar_ci(a_, b_)
+            return Paired(point, p, lo, hi, test, n)
     else:
         p, test = permutation_p(lambda x, y, axis=-1: delta(x, y, w, s, axis), a_, b_, seed), "paired_permutation" + pooled
     lo, hi = bootstrap_ci(delta, (a_, b_, w, s), seed, point)

@@ -77,7 +77,7 @@ def legend(table: pd.DataFrame) -> str:
     text = (f"Δ = difference to `none` on the same items (n = matched items). {MARK} = Holm-adjusted p < "
             f"{stats.ALPHA:g} over the {k} headline cell(s); tests: {', '.join(names.get(t, t) for t in tests)}; "
             "seed groups: ± = std of the per-seed deltas, test pooled over seed files. "
-            "95 % CIs of each Δ (paired bootstrap) and all p-values are in leaderboard.csv.")
+            "95 % CIs of each Δ and all p-values are in leaderboard.csv (docs/statistics.md).")
     if untested:
         text += f" {untested} task-level delta(s) have no test (see the `test` column)."
     return text

@@ -107,6 +107,7 @@ def attach_tests(table: pd.DataFrame, cells: Iterable[dict], headline: dict[str,
         for col, val in _row_test(row, by_id[key], base, other).items():
             table.at[i, col] = val
         table.at[i, "delta_seed_std"] = _seed_std(table, i, by_id[key])
+    table["n_pairs"] = table["n_pairs"].astype("Int64")
     return _adjust(table, headline)
 
 

@@ -35,7 +35,7 @@ def read_json(dataset: str, relpath: str, task_dir: str | Path | None = None) ->
         ) from exc
 
 
-def to_dataset_dict(rows: list[dict], source: str, fields: tuple[Field, ...] = STORY_FIELDS,
+def to_dataset_dict(rows: list[dict], source: str = "the task's data", fields: tuple[Field, ...] = STORY_FIELDS,
                     gold: bool = True) -> Any:
     """Rows -> ``DatasetDict({"test": ...})``, the shape lm-eval expects from ``custom_dataset``,
     after checking them against the doc contract (``source`` names the file in errors)."""

@@ -173,9 +173,10 @@ CASES: list[tuple[str, list[str], str]] = [
     ("seedfile-wrong-shape", ["run", "--tasks", "tomi_seed12", "--data_dir", "{data}", "--output_path", "{out}"], "tomi_seed12.json does not match the registry"),
     ("seedfile-not-utf8", ["run", "--tasks", "tomi_seed12", "--data_dir", "{data}", "--output_path", "{out}"], "tomi_seed12.json does not match the registry"),
     ("seedfile-truncated", ["run", "--tasks", "tomi_seed12", "--data_dir", "{data}", "--output_path", "{out}"], "tomi_seed12.json does not match the registry"),
-    ("own-empty-list", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "holds no questions"),
+    ("own-empty-list", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "mydata/items.json: the data holds no questions"),
     ("own-wrong-shape", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "raised KeyError: 'story'"),
     ("own-not-utf8", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "items.json (UnicodeDecodeError"),
+    ("task-bad-function", ["run", "--tasks", "mine", "--include_path", "{own}", "--output_path", "{out}"], "loading task 'mine'"),
     ("own-truncated", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "items.json (JSONDecodeError"),
 ]
 
@@ -227,7 +228,7 @@ OWN_UTILS = """from tom_harness.task_yamls._common import read_json, to_dataset_
 def load(**kwargs):
     rows = read_json("mydata", "items.json")
     return to_dataset_dict([{"narrative": r["story"], "question": r["q"], "choices": r["choices"],
-                             "label": r["label"]} for r in rows])
+                             "label": r["label"]} for r in rows], "mydata/items.json")
 """
 
 
@@ -270,6 +271,10 @@ def _prepare(name: str, tmp: Path) -> dict[str, str]:
         (tmp / "data" / "mydata" / "items.json").write_bytes(SEED_FILES[name[4:]])
         (tmp / "own").mkdir()
         (tmp / "own" / "mine.yaml").write_text(OWN_TASK)
+        (tmp / "own" / "utils.py").write_text(OWN_UTILS)
+    if name.startswith("task-"):
+        (tmp / "own").mkdir()
+        (tmp / "own" / "mine.yaml").write_text(OWN_TASK.replace("utils.load", "utils.nothere"))
         (tmp / "own" / "utils.py").write_text(OWN_UTILS)
     return values
 

@@ -63,8 +63,16 @@ def mirror(shared_data):
 
 def test_registry_pins_the_shared_files(shared_data):
     rows = {r["name"]: r for r in ds.data_status(shared_data, verify=True)}
-    assert set(rows) == {"tomi", "hitom", "fantom", "sparse_tom", "localizer", "wikitext2", "enigma_cache"}
+    assert set(rows) == {"tomi", "hitom", "fantom", "bigtom", "sparse_tom", "localizer", "wikitext2", "enigma_cache"}
     assert all(r["status"] == "ok" for r in rows.values()), rows
+
+
+def test_fetch_bigtom(mirror, tmp_path, shared_data):
+    paths = ds.fetch(["bigtom"], tmp_path, base_url=mirror, progress=False)
+    assert sorted(p.name for p in paths) == sorted(p.name for p in (shared_data / "bigtom").iterdir())
+    assert all(p.read_bytes() == (shared_data / "bigtom" / p.name).read_bytes() for p in paths)
+    seed = ds.DATASETS["bigtom"].upstream("bigtom_seed2024.json")
+    assert seed.endswith("/data/tom_datasets/bigtom/bigtom_reduced_q_seed%5B2024%5D.json")
 
 
 def test_fetch_verifies_and_lists(mirror, tmp_path, shared_data, capsys):

@@ -318,9 +318,22 @@ def test_default_mode_warns_on_empty_and_unparsed(shared_data, fake_ctx, caplog)
                  "story_id": "x1", "dataset": "fantom"})
     iv = Enigma(nkb="cache", mode="im")
     with caplog.at_level("WARNING", logger="tom_harness.enigma"):
-        edits = iv.edit_prompts(docs, TaskInfo("fantom", "fantom"), fake_ctx)
+        edits = iv.edit_prompts(docs, info_from_yaml(TASK_DIR / "fantom" / "fantom_seed12.yaml"), fake_ctx)
     assert edits[-1] is None
     assert iv.metadata["unparsed_stories"] == 1 and iv.metadata["empty_contexts"] == 2
     assert iv.metadata["warnings"] == ["1 of 2 stories unparsed (asked unedited)",
                                        "2 of 14 questions with an empty masked context"]
     assert "have no events the pipeline can parse" in caplog.text and "2 of 14 questions" in caplog.text
+
+
+def test_faithful_markdown_layout(shared_data, fake_ctx):
+    """The original's markdown: "- " header, "- event" lines with tab-indented "- state" children
+    left as built ("search location ...", not capitalised), blank lines between events."""
+    edits, _ = edits_for(shared_data, fake_ctx, "tomi", "2741751992", nkb="cache", mode="ki",
+                         faithful=True, render="markdown")
+    assert edits[SKIRT_Q].narrative.startswith(
+        "- The following events are known to Evelyn\n\n"
+        "- Abigail entered the workshop.\n\t- Location of workshop becomes entered\n\n"
+        "- Evelyn hates the lettuce.\n\t- search location becomes in workshop\n\n"
+        "- Hunter entered the workshop.\n\t- Location of workshop becomes entered\n\n"
+        "- Evelyn entered the workshop.\n\n")

@@ -70,7 +70,11 @@ class KeywordBackend:
             return ModelHandle(backend="keyword", name=str(model_args["name"]), lm=lm, tokenizer=None,
                                model=lm.module, model_args=dict(model_args))
 
-        register("keyword", load, "deterministic test backend")
+        def check(model_args):
+            if "bad" in str(model_args["pretrained"]):
+                raise UsageError(f"keyword backend: cannot serve {model_args['pretrained']}")
+
+        register("keyword", load, "deterministic test backend", check=check)
 
     @hookimpl
     def register_model_aliases(self, register):
@@ -105,6 +109,12 @@ def test_third_party_backend_runs_through_the_hook_alone(kw_host, tmp_path):
 def test_unknown_backend_is_checked_against_registered_ones(kw_host, tmp_path):
     spec = build_spec({}, {"model": "keywrod", "tasks": "toy_mc", "include_path": [str(TOY_TASKS)]})
     with pytest.raises(UsageError, match="unknown --model 'keywrod'; did you mean 'keyword'"):
+        MatrixRunner(spec, kw_host, tmp_path / "out", progress=False).run()
+
+
+def test_backend_check_runs_before_any_task_loads(kw_host, tmp_path):
+    spec = build_spec({}, {"model": "keyword", "model_args": "pretrained=/bad/kw", "tasks": "no_such_task"})
+    with pytest.raises(UsageError, match="cannot serve /bad/kw"):
         MatrixRunner(spec, kw_host, tmp_path / "out", progress=False).run()
 
 

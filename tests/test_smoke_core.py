@@ -1,7 +1,7 @@
 """The core contract pieces plugins build on: handle, fingerprint, caller, integrity."""
 import torch
 
-from tom_harness.integrity import compare, snapshot
+from tom_harness.integrity import diff_snapshots, snapshot
 
 
 def test_handle_fingerprint_and_caller(run_ctx):
@@ -20,11 +20,11 @@ def test_snapshot_detects_single_entry_change(tiny_handle):
     w = model.model.layers[0].self_attn.q_proj.weight
     old = w.data[3, 5].clone()
     w.data[3, 5] = torch.nextafter(old, old + 1)
-    rep = compare(before, model)
+    rep = diff_snapshots(before, snapshot(model))
     assert not rep["ok"] and rep["changed_tensors"] == ["model.layers.0.self_attn.q_proj.weight"]
     w.data[3, 5] = old
-    assert compare(before, model)["ok"]
+    assert diff_snapshots(before, snapshot(model))["ok"]
     h = model.model.layers[1].register_forward_hook(lambda m, i, o: o)
-    assert compare(before, model)["hook_changes"] == ["model.layers.1"]
+    assert diff_snapshots(before, snapshot(model))["hook_changes"] == ["model.layers.1"]
     h.remove()
-    assert compare(before, model)["ok"]
+    assert diff_snapshots(before, snapshot(model))["ok"]

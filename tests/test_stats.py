@@ -26,15 +26,31 @@ def test_exact_mcnemar_known_value():
     assert res.delta == pytest.approx(5 / 22)
 
 
+def test_mcnemar_interval_is_the_exact_conditional_one():
+    from scipy.stats import beta
+
+    a, b = pairs(10, 1, 6, 5)  # 7 discordant pairs, 6 won by b, n = 22
+    res = stats.paired_test(a, b, "mean", seed=0)
+    lo, hi = beta.ppf(0.025, 6, 2), beta.ppf(0.975, 7, 1)  # Clopper-Pearson for 6 of 7, by hand
+    assert (res.ci_low, res.ci_high) == pytest.approx((7 / 22 * (2 * lo - 1), 7 / 22 * (2 * hi - 1)))
+    assert res.ci_low < 0 < res.delta < res.ci_high  # agrees with p = 0.125: not significant
+    a, b = pairs(3, 0, 8, 11)  # 8 of 8 won: p = 2 / 256, the interval excludes 0
+    res = stats.paired_test(a, b, "mean")
+    assert res.p_value == pytest.approx(2 / 256) and res.ci_low > 0
+
+
 def test_bootstrap_ci_equals_scipy_on_the_mean_difference():
-    a, b = pairs(8, 3, 9, 12)
+    rng = np.random.default_rng(5)
+    a = rng.uniform(0, 1, 30)
+    b = a + rng.normal(0.1, 0.2, 30)
     res = stats.paired_test(a, b, "mean", seed=7)
+    assert res.test == "paired_permutation"
     ref = bootstrap((a, b), lambda x, y, axis=-1: np.mean(y - x, axis=axis), paired=True, vectorized=True,
                     n_resamples=stats.N_BOOTSTRAP, method="BCa", batch=200, rng=np.random.default_rng(7))
     assert (res.ci_low, res.ci_high) == pytest.approx((ref.confidence_interval.low, ref.confidence_interval.high))
     assert res.ci_low < res.delta < res.ci_high
     again = stats.paired_test(a, b, "mean", seed=7)
-    assert (again.ci_low, again.ci_high) == (res.ci_low, res.ci_high)  # seeded: reproducible
+    assert (again.ci_low, again.ci_high, again.p_value) == (res.ci_low, res.ci_high, res.p_value)  # seeded
 
 
 def test_identical_rows_give_p_one_and_a_point_interval():

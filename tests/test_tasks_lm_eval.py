@@ -6,7 +6,7 @@ import pytest
 from tom_harness.task_yamls import TASK_DIR
 
 TASKS = ["tomi_seed12", "tomi_mc_seed12", "hitom_seed12", "hitom_mc_seed12", "fantom_seed12",
-         "sparse_tom", "wikitext2_ppl", "tomi_gen", "hitom_gen"]
+         "sparse_tom", "wikitext2_ppl", "tomi_gen", "hitom_gen", "hitom_paper_seed12"]
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +39,8 @@ def test_task_runs(hflm, manager, task):
     assert 0 <= res[key] <= (float("inf") if task == "wikitext2_ppl" else 1)
     expected = {"sparse_tom": "sparse_tom", "wikitext2_ppl": "wikitext2"}.get(task, task.split("_")[0])
     assert out["configs"][task]["metadata"]["family"] == expected
+    if out["configs"][task]["output_type"] == "generate_until":  # which generation protocol ran
+        assert out["configs"][task]["metadata"]["protocol"] == ("paper" if "_paper_" in task else "default")
 
 
 def test_group_headline_and_seed_std(hflm, manager):

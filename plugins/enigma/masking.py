@@ -70,14 +70,16 @@ def group_events(texts: list[str], event_rooms: list[str | None], rooms: list[st
     return groups
 
 
-def _faithful_groups(texts: list[str], event_rooms: list[str | None]) -> dict[str, list[int]]:
+def _faithful_groups(texts: list[str], event_rooms: list[str | None],
+                     order: list[str] | None = None) -> dict[str, list[int]]:
     """The original's ``__make_location_aware_narrative``: one group per distinct room of the
     event-room vector (an unknown room is the group "none"), then, room by room, every event
     whose text contains another of those rooms' names (a substring) moves to that room; an
     event can move again when its new room's turn comes later. The original iterated a
-    ``set`` (Python's per-process string-hash order); first appearance in the vector here."""
+    ``set`` (Python's per-process string-hash order); first appearance in the vector here, or
+    ``order`` (a permutation of the rooms, to measure how much the order matters)."""
     vec = [str(r).lower() if r else NONE_ROOM for r in event_rooms[: len(texts)]]
-    order = list(dict.fromkeys(vec))
+    order = list(order or dict.fromkeys(vec))
     groups = {room: [i for i, r in enumerate(vec) if r == room] for room in order}
     for room in order:
         for other in order:

@@ -1,6 +1,6 @@
 """The ``grad_mask`` intervention: perturb weights that are Fisher-sensitive on ToM text only.
 
-``prepare`` gets the two squared-gradient maps (in-process memo, then the artifact cache, then
+``prepare`` gets the two squared-gradient maps from the artifact cache (memory, then disk, then
 computation) and turns them into a plan of flat indices per matrix; ``apply`` writes the
 perturbation through ``ModelHandle.apply_to_model`` and keeps only the overwritten values;
 ``remove`` writes them back. A sweep ``m=0:4e-5:1e-5`` builds one instance per m; all of them share
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +30,6 @@ log = logging.getLogger("tom_harness.grad_mask")
 
 GENERIC_CORPORA = ("auto", "c4", "wikitext2_train", "wikitext2_valid", "wikitext2_test")
 CACHE_KIND = "grad_mask_fisher"
-#: maps kept in memory across instances of one process (a sweep), most recent last
-_MEMO: "OrderedDict[str, dict[str, torch.Tensor]]" = OrderedDict()
-_MEMO_SIZE = 4
-
-
-def clear_memo() -> None:
-    """Forget the in-process maps (tests, or to free memory between models)."""
-    _MEMO.clear()
-
-
 def resolve_generic(choice: str, root: Path | None = None) -> tuple[str, list[Path]]:
     """The generic corpus actually used and its files. ``auto``: C4, else WikiText-2 train, else valid."""
     root = Path(root) if root is not None else data_dir()
@@ -124,11 +113,6 @@ class GradMask(Intervention):
             raise UsageError(f"grad_mask: parameter 'generic_seqlen': {exc}") from None
 
     def _get_map(self, which: str, key: str, desc: dict, ctx: Any, targets: list[Target]) -> dict[str, torch.Tensor]:
-        if key in _MEMO:
-            _MEMO.move_to_end(key)
-            self.metadata["maps"][which]["source"] = "memo"
-            return _MEMO[key]
-
         def compute() -> dict[str, torch.Tensor]:
             model = maps_model(ctx)
             samples = self._samples(which, desc, ctx)
@@ -145,13 +129,9 @@ class GradMask(Intervention):
             )
             return maps
 
-        misses = ctx.cache.misses
-        maps = ctx.cache.tensors(CACHE_KIND, key, compute, meta={"map": which, **desc})
-        self.metadata["maps"][which]["source"] = "computed" if ctx.cache.misses > misses else "cache"
-        _MEMO[key] = maps
-        while len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
-        return maps
+        got = ctx.cache.fetch(CACHE_KIND, key, compute, fmt="tensors", meta={"map": which, **desc})
+        self.metadata["maps"][which]["source"] = got.source  # memory | disk | computed
+        return got.value
 
     # -- lifecycle ------------------------------------------------------------------------------
     def prepare(self, ctx: Any) -> None:
@@ -254,19 +234,9 @@ def target_model(ctx: Any) -> torch.nn.Module:
         return AutoModelForCausalLM.from_config(config)
 
 
-@functools.lru_cache(maxsize=1)
-def _load_hf_for_maps(pretrained: str, gguf_file: str | None) -> torch.nn.Module:
-    from transformers import AutoModelForCausalLM
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return AutoModelForCausalLM.from_pretrained(pretrained, gguf_file=gguf_file).to(device).eval()
-
-
 def maps_model(ctx: Any) -> torch.nn.Module:
-    """The HF model gradients are taken on. vLLM modules cannot be differentiated through, so
-    for a vLLM run an HF copy of the same checkpoint is loaded once (untested without a GPU)."""
-    if ctx.model is not None:
-        return ctx.model
-    args = ctx.handle.model_args
-    log.warning("grad_mask: loading an HF copy of %s to compute Fisher maps for the vLLM run", args.get("pretrained"))
-    return _load_hf_for_maps(str(args["pretrained"]), args.get("gguf_file"))
+    """The HF model gradients are taken on: the model itself, or for vLLM (whose modules cannot be
+    differentiated through) the in-process HF twin of the same checkpoint, loaded once."""
+    from tom_harness.vllm_backend import hf_twin
+
+    return hf_twin(ctx.handle)

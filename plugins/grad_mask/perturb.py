@@ -11,8 +11,8 @@ Perturbation of a selected entry j of matrix W (N entries, selected set M), as i
     W'_j = scale * W_j                  perturb=zero (mu = 0; scale=0 writes 0)
 
 vLLM fuses q/k/v into ``qkv_proj`` and gate/up into ``gate_up_proj`` (rows stacked in that order).
-A plan made on the HF layout is mapped onto a fused weight by row offsets computed from the HF
-shapes; this needs the whole fused matrix in one worker (tensor parallel size 1).
+A plan made on the HF layout is mapped onto a fused weight by ``surgery.locate_weight`` (row
+offsets from the HF shapes); this needs the whole fused matrix in one worker (tensor parallel 1).
 """
 from __future__ import annotations
 
@@ -23,15 +23,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from tom_harness.surgery import locate_weight
+
 PERTURBS = ("mean", "zero")
-#: HF leaf -> (fused vLLM leaf, the HF leaves stacked in it, in order)
-FUSED = {
-    "q_proj": ("qkv_proj", ("q_proj", "k_proj", "v_proj")),
-    "k_proj": ("qkv_proj", ("q_proj", "k_proj", "v_proj")),
-    "v_proj": ("qkv_proj", ("q_proj", "k_proj", "v_proj")),
-    "gate_proj": ("gate_up_proj", ("gate_proj", "up_proj")),
-    "up_proj": ("gate_up_proj", ("gate_proj", "up_proj")),
-}
 
 
 @dataclass
@@ -47,31 +41,6 @@ class PlanEntry:
     @property
     def numel(self) -> int:
         return math.prod(self.shape)
-
-
-def locate(params: dict[str, torch.Tensor], entry: PlanEntry, shapes: dict[str, tuple[int, ...]]) -> tuple[str, int]:
-    """Name of the tensor holding ``entry`` in this model and the flat offset of its block."""
-    if entry.param in params:
-        return entry.param, 0
-    module, _, leaf_w = entry.param.rpartition(".")
-    prefix, _, leaf = module.rpartition(".")
-    if leaf not in FUSED or leaf_w != "weight":
-        raise KeyError(f"weight {entry.param} not found in the model")
-    fused_leaf, parts = FUSED[leaf]
-    fused = f"{prefix}.{fused_leaf}.weight"
-    if fused not in params:
-        raise KeyError(f"weight {entry.param} not found (nor a fused {fused})")
-    part_shapes = [shapes.get(f"{prefix}.{p}.weight") for p in parts]
-    if any(s is None for s in part_shapes):
-        raise KeyError(f"fused {fused}: the plan lacks the shapes of {parts}")
-    rows = sum(s[0] for s in part_shapes)
-    if tuple(params[fused].shape) != (rows, part_shapes[0][1]):
-        raise ValueError(
-            f"fused {fused} has shape {tuple(params[fused].shape)}, expected ({rows}, {part_shapes[0][1]}): "
-            "tensor-parallel sharded weights are not supported by grad_mask"
-        )
-    row_offset = sum(s[0] for s in part_shapes[: parts.index(leaf)])
-    return fused, row_offset * part_shapes[0][1]
 
 
 def _block(flat: torch.Tensor, offset: int, numel: int) -> torch.Tensor:
@@ -102,7 +71,7 @@ def apply_plan(model: nn.Module, plan: list[PlanEntry], perturb: str, scale: flo
         for e in plan:
             if e.index.numel() == 0:
                 continue
-            name, offset = locate(params, e, shapes)
+            name, offset = locate_weight(params, e.param, shapes)
             w = params[name].data
             if not w.is_contiguous():
                 raise ValueError(f"{name} is not contiguous; cannot edit it in place")

