@@ -1,7 +1,6 @@
 """``MatrixSpec``: what one ``tom-harness run`` evaluates, from CLI flags and/or a matrix YAML."""
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -155,6 +154,3 @@ def build_spec(config: dict[str, Any], overrides: dict[str, Any]) -> MatrixSpec:
             merged[key] = _coerce(key, value, origin)
     return MatrixSpec(**merged).validate()
 
-
-def spec_json(spec: MatrixSpec) -> str:
-    return json.dumps(spec.to_dict(), indent=2, sort_keys=True, default=str)

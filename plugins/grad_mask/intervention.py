@@ -81,23 +81,18 @@ class GradMask(Intervention):
         self.plan: list[PlanEntry] = []
         self._saved: list | None = None
 
-    def _v(self, key: str) -> Any:
-        if key in self.values:
-            return self.values[key]
-        return next(p.default for p in self.params if p.name == key)
-
     # -- maps --------------------------------------------------------------------------------
     def map_keys(self, ctx: Any) -> dict[str, tuple[str, dict]]:
         """Cache key and description of each needed map (ToM, and generic unless not excluded)."""
         fp = ctx.handle.fingerprint
         tom_file = ctx.data_path("sparse_tom", "fisher_prompts.json")
-        tom_desc = {"data": "sparse_tom/fisher_prompts.json", "n": self._v("n_tom"), "seed": self._v("seed"),
+        tom_desc = {"data": "sparse_tom/fisher_prompts.json", "n": self.values["n_tom"], "seed": self.values["seed"],
                     "loss": "last_token", "bos": False}
         out = {"tom": (content_key(CACHE_KIND, fp, files_fingerprint([tom_file]), tom_desc, self.version), tom_desc)}
-        if self._v("exclude_generic"):
-            corpus, files = resolve_generic(self._v("generic"), ctx.data_root)
-            gen_desc = {"data": corpus, "n": self._v("n_generic"), "seqlen": self._v("generic_seqlen"),
-                        "seed": self._v("seed"), "loss": "all_tokens", "bos": False}
+        if self.values["exclude_generic"]:
+            corpus, files = resolve_generic(self.values["generic"], ctx.data_root)
+            gen_desc = {"data": corpus, "n": self.values["n_generic"], "seqlen": self.values["generic_seqlen"],
+                        "seed": self.values["seed"], "loss": "all_tokens", "bos": False}
             out["generic"] = (content_key(CACHE_KIND, fp, files_fingerprint(files), gen_desc, self.version), gen_desc)
         return out
 
@@ -135,12 +130,12 @@ class GradMask(Intervention):
 
     # -- lifecycle ------------------------------------------------------------------------------
     def prepare(self, ctx: Any) -> None:
-        m = float(self._v("m"))
+        m = float(self.values["m"])
         targets = find_targets(target_model(ctx))
         keys = self.map_keys(ctx)
         self.metadata = {
             "m": m,
-            "control": self._v("control"),
+            "control": self.values["control"],
             "maps": {which: {"key": key} for which, (key, _d) in keys.items()},
         }
         if "generic" in keys:
@@ -151,14 +146,14 @@ class GradMask(Intervention):
                 info["source"] = "not needed (m=0)"
         else:
             maps = {which: self._get_map(which, key, desc, ctx, targets) for which, (key, desc) in keys.items()}
-        self.plan = build_plan(targets, maps.get("tom"), maps.get("generic"), m, self._v("tie_rule"),
-                               self._v("exclude_generic"), self._v("control"), self._v("control_seed"))
+        self.plan = build_plan(targets, maps.get("tom"), maps.get("generic"), m, self.values["tie_rule"],
+                               self.values["exclude_generic"], self.values["control"], self.values["control_seed"])
         self.metadata.update(plan_summary(self.plan, m))
 
     def apply(self, ctx: Any) -> None:
         if self._saved is not None:
             raise RuntimeError("grad_mask applied twice without remove")
-        fn = functools.partial(apply_plan, plan=self.plan, perturb=self._v("perturb"), scale=float(self._v("scale")))
+        fn = functools.partial(apply_plan, plan=self.plan, perturb=self.values["perturb"], scale=float(self.values["scale"]))
         results = ctx.handle.apply_to_model(fn)
         if len(results) != 1:
             raise UsageError("grad_mask supports one model worker (tensor parallel size 1) only")
