@@ -56,12 +56,12 @@ def install(model: nn.Module, token: str, vectors: dict[int, torch.Tensor], alph
             positions: str) -> int:
     """Hook the blocks in ``vectors`` (layer -> [hidden]); returns the number of hooks.
 
-    The handles go into the localizer's token-keyed registry on the model, so one
-    ``lesion.uninstall`` removes them (until the core model-surgery module holds these hooks)."""
+    The handles are parked on the model under ``token`` by the core model-surgery module
+    (``surgery.keep``), so one ``lesion.uninstall`` (``surgery.release``) removes them."""
     blocks = decoder_blocks(model)
     handles = [blocks[layer].register_forward_hook(_hook(steer_fn(v, alpha, action), positions))
                for layer, v in sorted(vectors.items())]
-    surgery.keep(model, token, handles)  # the token registry ``lesion.uninstall`` releases
+    surgery.keep(model, token, handles)  # raises (and removes them) if the token is in use
     return len(handles)
 
 
