@@ -323,12 +323,25 @@ def test_bad_parameters_are_usage_errors():
     assert len({iv.group_label() for iv in ivs}) == 1 and len({iv.label() for iv in ivs}) == 5
 
 
-def test_vllm_like_handle_is_refused(run_ctx):
+def test_vllm_like_handle_localizes_on_an_hf_twin(run_ctx, tmp_path):
+    """A handle with no in-process model (vLLM) computes its t-map on an HF copy of the same
+    checkpoint (issue 13; this used to be refused), and gets the in-process t-map exactly."""
     from dataclasses import replace
 
-    ctx = replace(run_ctx, handle=replace(run_ctx.handle, model=None, backend="vllm"))
-    with pytest.raises(UsageError, match="in-process model"):
-        _make().prepare(ctx)
+    from tom_harness.cache import ArtifactCache
+
+    clear_memory()
+    direct = _make()
+    direct.prepare(run_ctx)
+    want = _tmap(run_ctx, direct)["t"]
+    clear_memory()
+    handle = replace(run_ctx.handle, model=None, backend="vllm")
+    ctx = replace(run_ctx, handle=handle, cache=ArtifactCache(tmp_path / "fresh"))
+    twin = _make()
+    twin.prepare(ctx)
+    assert twin.metadata["tmap_cache"] == "computed"
+    assert torch.equal(_tmap(ctx, twin)["t"], want)
+    clear_memory()
 
 
 def test_report_writer(run_ctx, shared_data, tmp_path):
