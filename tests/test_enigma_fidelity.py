@@ -318,7 +318,7 @@ def test_default_mode_warns_on_empty_and_unparsed(shared_data, fake_ctx, caplog)
                  "story_id": "x1", "dataset": "fantom"})
     iv = Enigma(nkb="cache", mode="im")
     with caplog.at_level("WARNING", logger="tom_harness.enigma"):
-        edits = iv.edit_prompts(docs, TaskInfo("fantom", "fantom"), fake_ctx)
+        edits = iv.edit_prompts(docs, info_from_yaml(TASK_DIR / "fantom" / "fantom_seed12.yaml"), fake_ctx)
     assert edits[-1] is None
     assert iv.metadata["unparsed_stories"] == 1 and iv.metadata["empty_contexts"] == 2
     assert iv.metadata["warnings"] == ["1 of 2 stories unparsed (asked unedited)",
