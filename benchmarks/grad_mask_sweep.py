@@ -11,7 +11,14 @@ On SmolLM2-135M (offline alias), in one process:
 The evaluation is the same small measure for both: perplexity on a few WikiText-2 test windows.
 Both ways must give the same perplexities; the script checks it and prints the time ratio.
 
+``--switch`` measures only the cost of switching the model to one sweep point and back, without
+maps or evaluation, at two sizes (SmolLM2-135M and a random-init Llama about 4x larger): the
+harness's in-place edit + restore + bit-identity check (one full digest of every tensor) against
+``save_pretrained`` + ``from_pretrained`` of the edited model. The edit is O(m*N), the check and the
+reload O(N).
+
     HF_HUB_OFFLINE=1 TOM_HARNESS_DATA=../shared/data python benchmarks/grad_mask_sweep.py --points 5
+    HF_HUB_OFFLINE=1 python benchmarks/grad_mask_sweep.py --switch
 """
 from __future__ import annotations
 
@@ -81,8 +88,75 @@ def perplexity(model, windows: list[torch.Tensor]) -> float:
     return math.exp(sum(losses) / len(losses))
 
 
+def _timed(fn) -> tuple[float, float, object]:
+    """(wall s, CPU s, result) of ``fn()``."""
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - w, time.process_time() - c, out
+
+
+def switch_costs(model, label: str, ms: tuple[float, ...], work: Path) -> None:
+    """Edit + restore + check vs save + reload, one sweep point each, on ``model``."""
+    from transformers import AutoModelForCausalLM
+
+    from tom_harness.integrity import diff_snapshots, snapshot
+    from tom_harness.plugins.grad_mask.mask import k_for, random_indices
+    from tom_harness.plugins.grad_mask.perturb import PlanEntry, apply_plan, restore_saved
+    from tom_harness.plugins.grad_mask.targets import find_targets
+
+    targets = find_targets(model)
+    size = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e6
+    before = snapshot(model)
+    for m in ms:
+        plan = [PlanEntry(t.param, t.layer, t.role, t.shape, random_indices(k_for(m, t.numel), t.numel, 0, t.param))
+                for t in targets]
+        k = sum(int(e.index.numel()) for e in plan)
+        e_w, e_c, saved = _timed(lambda: apply_plan(model, plan, "mean", 0.0)["saved"])
+        r_w, r_c, _ = _timed(lambda: restore_saved(model, saved))
+        c_w, c_c, after = _timed(lambda: snapshot(model))
+        assert diff_snapshots(before, after)["ok"], "model not restored"
+        out = work / "reload"
+
+        def reload():
+            saved2 = apply_plan(model, plan, "mean", 0.0)["saved"]
+            save_plain(model, out)
+            restore_saved(model, saved2)
+            return AutoModelForCausalLM.from_pretrained(out, dtype=next(model.parameters()).dtype)
+
+        l_w, l_c, reloaded = _timed(reload)
+        del reloaded
+        gc.collect()
+        shutil.rmtree(out)
+        inplace_w, inplace_c = e_w + r_w + c_w, e_c + r_c + c_c
+        print(f"{label:>22} {size:7.0f} MB m={m:<7g} k={k:<8d} edit {e_w:.3f} restore {r_w:.3f} check {c_w:.3f} "
+              f"= {inplace_w:.3f} s (CPU {inplace_c:.3f}) | save+reload {l_w:.3f} s (CPU {l_c:.3f}) | "
+              f"reload / in place {l_w / inplace_w:.1f}x")
+
+
+def switch_main(ms: tuple[float, ...]) -> None:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from tom_harness.models import load_hf, smollm2_resolve
+
+    work = Path(tempfile.mkdtemp(prefix="gm_switch_"))
+    try:
+        smol = load_hf(smollm2_resolve(), "cpu", 1).model
+        switch_costs(smol, "SmolLM2-135M", ms, work)
+        cfg = smol.config.to_dict()
+        del smol
+        gc.collect()
+        cfg.update(hidden_size=1152, intermediate_size=3072, num_attention_heads=18, num_key_value_heads=6, head_dim=64)
+        cfg.pop("quantization_config", None)
+        torch.manual_seed(0)
+        big = LlamaForCausalLM(LlamaConfig(**{k: v for k, v in cfg.items() if k not in ("architectures",)})).eval()
+        switch_costs(big, "random-init 4x (h=1152)", ms, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--switch", action="store_true", help="only the switch cost at two model sizes")
     ap.add_argument("--points", type=int, default=5, help="sweep points (m = 0 .. m_max)")
     ap.add_argument("--m_max", type=float, default=4e-5)
     ap.add_argument("--n_tom", type=int, default=100)
@@ -90,6 +164,8 @@ def main() -> None:
     ap.add_argument("--eval_windows", type=int, default=4)
     ap.add_argument("--eval_seqlen", type=int, default=256)
     args = ap.parse_args()
+    if args.switch:
+        return switch_main((1e-5, 1e-3))
 
     from transformers import AutoModelForCausalLM
 

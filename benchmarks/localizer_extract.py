@@ -21,10 +21,10 @@ import functools  # noqa: E402
 
 import torch  # noqa: E402
 
-from tom_harness.cache import ArtifactCache  # noqa: E402
+from tom_harness.cache import ArtifactCache, clear_memory  # noqa: E402
 from tom_harness.context import RunContext  # noqa: E402
 from tom_harness.models import load_hf, smollm2_resolve  # noqa: E402
-from tom_harness.plugins.localizer import LocalizerIntervention, tmap  # noqa: E402
+from tom_harness.plugins.localizer import LocalizerIntervention  # noqa: E402
 from tom_harness.plugins.localizer.stimuli import load_stimuli  # noqa: E402
 from tom_harness.plugins.localizer.units import extract  # noqa: E402
 
@@ -79,7 +79,7 @@ def main() -> None:
         _ = handle.fingerprint
         print(f"model fingerprint (once per process): {time.perf_counter() - fp_start:.2f} s")
         for network in args.networks.split(","):
-            tmap.clear_memo()
+            clear_memory()
             row = []
             for _ in ("cold", "disk", "memory"):
                 iv = LocalizerIntervention(network=network, pct=1.0, select="top", batch_size=args.batch_size)
@@ -87,7 +87,7 @@ def main() -> None:
                 iv.prepare(ctx)
                 row.append((iv.metadata["tmap_cache"], time.perf_counter() - start))
                 if row[-1][0] == "computed":
-                    tmap.clear_memo()  # next: as a second run would, from disk
+                    clear_memory()  # next: as a second run would, from disk
             print(f"localize {network} end to end: " + ", ".join(f"{src} {s:.2f} s" for src, s in row)
                   + f"; units {iv.metadata['units_selected']} of {iv.metadata['units_total']}")
 

@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("--networks", default="tom,tom_ext")
     ap.add_argument("--pcts", default="0.5,1,2")
     ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--select", default="top", help="top (largest t) or both (largest |t|)")
     args = ap.parse_args()
     wall, cpu = time.perf_counter(), time.process_time()
     handle = load_hf(smollm2_resolve(), "cpu", 8)
@@ -38,10 +39,10 @@ def main() -> None:
             acts = extract(handle.model, handle.tokenizer, stimuli.texts, "mean", args.batch_size)
             maps[wording] = compute_maps(acts, len(stimuli.positive), "abs")["t"]
         for pct in (float(p) for p in args.pcts.split(",")):
-            a, b = (select_units(maps[w], pct, "top") for w in ("paper", "harness"))
+            a, b = (select_units(maps[w], pct, args.select) for w in ("paper", "harness"))
             k = int(a.sum())
             same = int((a & b).sum())
-            print(f"{network:8} top {pct:g}% (abs t): {k} units, {same} shared = {same / k:.1%} overlap, "
+            print(f"{network:8} {args.select} {pct:g}% (abs t): {k} units, {same} shared = {same / k:.1%} overlap, "
                   f"{1 - same / k:.1%} move")
     print(f"wall {time.perf_counter() - wall:.1f} s, cpu {time.process_time() - cpu:.1f} s")
 

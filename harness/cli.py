@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from . import __version__
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, report_error
+from .progress import setup_terminal
 
 log = logging.getLogger("tom_harness")
 
@@ -119,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_debug_flags(p: argparse.ArgumentParser, default: Any) -> None:
     """``--verbose`` / ``--debug`` anywhere on the line: show tracebacks of handled errors."""
-    p.add_argument("--verbose", action="store_true", default=default, help="show tracebacks of errors")
+    p.add_argument("--verbose", action="store_true", default=default,
+                   help="show everything: lm-eval's bars and repeated warnings, tracebacks of errors")
     p.add_argument("--debug", action="store_true", default=default, help="same as --verbose")
 
 
@@ -337,14 +339,6 @@ def _quiet_logs(level: str) -> None:
     for name in ("lm_eval", "lm-eval", "transformers", "datasets", "accelerate", "tom_harness"):
         logging.getLogger(name).setLevel(lvl if name == "tom_harness" else max(lvl, logging.WARNING))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    logging.getLogger("lm_eval.api.task").addFilter(_DropKnownNoise())
-
-
-class _DropKnownNoise(logging.Filter):
-    """lm-eval warns on every custom_dataset task that kwargs can come from --metadata."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Custom kwargs can be passed" not in record.getMessage()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -363,6 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(getattr(args, "debug", False) or getattr(args, "verbose", False))
     try:
         _quiet_logs(args.verbosity)
+        setup_terminal(debug)  # progress.py: one bar over cells, lm-eval's repeats summarised
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("\ntom-harness: interrupted; finished cells are saved, rerun the same command to resume.", file=sys.stderr)

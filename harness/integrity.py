@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,23 @@ def state_digests(model: torch.nn.Module) -> dict[str, tuple[str, str, tuple[int
     out = {}
     for name, t in list(model.named_parameters()) + list(model.named_buffers()):
         out[name] = (tensor_digest(t), str(t.dtype), tuple(t.shape))
+    return out
+
+
+def layout_digests(model: torch.nn.Module, shapes: dict[str, tuple[int, ...]]) -> dict[str, str]:
+    """Digest of each HF-layout weight named in ``shapes`` as this model holds it (its block of a
+    fused vLLM matrix included), so weights can be compared across HF and vLLM layouts."""
+    from .surgery import locate_weight
+
+    params = dict(model.named_parameters())
+    out = {}
+    for name, shape in shapes.items():
+        try:
+            where, offset = locate_weight(params, name, shapes)
+        except KeyError:
+            continue
+        flat = params[where].detach().reshape(-1)
+        out[name] = tensor_digest(flat[offset : offset + math.prod(shape)])
     return out
 
 

@@ -98,7 +98,8 @@ class Intervention:
     version: ClassVar[str] = "1"
 
     def __init__(self, **values: Any) -> None:
-        self.values: dict[str, Any] = dict(values)
+        #: every declared parameter's value (defaults filled in, so ``values[name]`` always works)
+        self.values: dict[str, Any] = {**{p.name: p.default for p in self.params}, **values}
         #: numbers to store with every cell (weights perturbed, model calls, ...)
         self.metadata: dict[str, Any] = {}
 

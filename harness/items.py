@@ -9,9 +9,11 @@ can work from the output directory alone. The file is gzip'd JSON lines:
 * then one record per (subtask, doc, filter, repeat): ``subtask, doc_id, doc_hash, filter,
   repeat, metrics`` (each metric's per-item value exactly as the task's ``process_results``
   returned it, e.g. ``[loglikelihood, words]`` for perplexity), ``target``, ``response`` (the
-  filtered response text; ``null`` for log-likelihood tasks) and ``answer`` (the parsed answer,
-  see :func:`parsed_answer`). ``repeat`` is 0 unless a protocol repeats generation; readers take
-  the mean over repeats of one item.
+  filtered response text, the first one under ``--repeats``; ``null`` for log-likelihood tasks)
+  and ``answer`` (the parsed answer, see :func:`parsed_answer`). Under ``--repeats`` the task's
+  per-item metrics already hold the mean over repeats, ``<metric>_majority`` and
+  ``<metric>_r<k>`` (harness/repeats.py), all kept here. ``repeat`` indexes whole re-evaluations
+  written together (:func:`write_items` with a list); readers average those per item.
 """
 from __future__ import annotations
 
@@ -63,8 +65,9 @@ def parsed_answer(doc: dict, response: Any) -> str | None:
     """A comparable answer for agreement statistics (correctness itself comes from the task's
     own scorer). Free text: the tagged answer (or the documented fallback), then, if the doc has
     options, the option letter it names (lettered tasks) or the option(s) it names, else its
-    normalised words. Log-likelihood multiple choice: the highest-scoring choice. None when the
-    task has no answer (perplexity)."""
+    normalised words. Several answers (``--repeats``): the most frequent parsed answer.
+    Log-likelihood multiple choice: the highest-scoring choice. None when the task has no answer
+    (perplexity)."""
     from .task_yamls._common import LETTERS, extract, letter_of, mentions, norm_words
 
     if isinstance(response, str):
@@ -79,6 +82,9 @@ def parsed_answer(doc: dict, response: Any) -> str | None:
         if named:
             return " | ".join(named)
         return norm_words(text)[:120] or "(empty)"
+    if isinstance(response, list) and response and all(isinstance(r, str) for r in response):
+        votes = [parsed_answer(doc, r) for r in response]  # --repeats: the most frequent, first on ties
+        return max(votes, key=lambda v: (votes.count(v), -votes.index(v)))
     if isinstance(response, list) and len(response) > 1 and all(isinstance(r, (list, tuple)) and r for r in response):
         scores = [float(r[0]) for r in response]
         best = max(range(len(scores)), key=scores.__getitem__)
@@ -108,7 +114,8 @@ def records(samples: dict[str, list[dict]], repeat: int = 0) -> list[dict]:
         for s in rows:
             resps = s.get("filtered_resps") or []
             response = resps[0] if len(resps) == 1 else resps
-            text = response if isinstance(response, str) else None
+            repeated = isinstance(response, list) and bool(response) and all(isinstance(r, str) for r in response)
+            text = response if isinstance(response, str) else response[0] if repeated else None
             out.append({
                 "subtask": sub, "doc_id": s.get("doc_id"), "doc_hash": str(s.get("doc_hash", ""))[:16],
                 "filter": s.get("filter", "none"), "repeat": repeat,

@@ -14,6 +14,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 
 from .interventions import Intervention, PromptEdit, TaskInfo
+from .progress import quiet
 from .stack import edits_prompts
 
 
@@ -71,6 +72,9 @@ class InterventionLM(LM):
         self.edits: int = 0
         #: reseed torch before each generate_until call (sampled repeats do not depend on what ran before)
         self.sample_seed: int | None = None
+        #: requests answered since ``take_counts``, and who to tell (the runner's cell bar)
+        self.answered: int = 0
+        self.on_answered: Callable[[int], None] | None = None
 
     # -- lm-eval surface ---------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -110,14 +114,24 @@ class InterventionLM(LM):
         self.inner.barrier()
 
     # -- requests ------------------------------------------------------------------------------
+    def _answered(self, n: int) -> None:
+        """Tell the runner's cell bar (``on_answered``) how many requests were answered."""
+        self.answered += n
+        if self.on_answered is not None:
+            self.on_answered(self.answered)
+
     def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list:
         self._edit(requests)
         self.counts["loglikelihood"] += len(requests)
-        return self.inner.loglikelihood(requests, disable_tqdm=disable_tqdm)
+        out = self.inner.loglikelihood(requests, disable_tqdm=disable_tqdm or quiet())
+        self._answered(len(requests))
+        return out
 
     def loglikelihood_rolling(self, requests: list[Instance], disable_tqdm: bool = False) -> list:
         self.counts["loglikelihood_rolling"] += len(requests)
-        return self.inner.loglikelihood_rolling(requests, disable_tqdm=disable_tqdm)
+        out = self.inner.loglikelihood_rolling(requests, disable_tqdm=disable_tqdm or quiet())
+        self._answered(len(requests))
+        return out
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
         self._edit(requests)
@@ -126,7 +140,8 @@ class InterventionLM(LM):
             import torch
 
             torch.manual_seed(self.sample_seed)
-        outputs = self.inner.generate_until(requests, disable_tqdm=disable_tqdm)
+        outputs = self.inner.generate_until(requests, disable_tqdm=disable_tqdm or quiet())
+        self._answered(len(requests))
         tok = getattr(self.inner, "tokenizer", None)
         if tok is not None:
             self.counts["generated_tokens"] += sum(
@@ -137,7 +152,7 @@ class InterventionLM(LM):
     def take_counts(self) -> dict[str, int]:
         out = dict(self.counts)
         out["prompt_edits"] = self.edits
-        self.counts, self.edits = Counter(), 0
+        self.counts, self.edits, self.answered = Counter(), 0, 0
         return out
 
     def _edit(self, requests: list[Instance]) -> None:

@@ -1,7 +1,6 @@
 """``MatrixSpec``: what one ``tom-harness run`` evaluates, from CLI flags and/or a matrix YAML."""
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -99,7 +98,10 @@ def _coerce(name: str, value: Any, source: str = "flag") -> Any:
     if name in ("num_fewshot", "bootstrap_iters"):
         return check_int(value, where, 0)
     if name == "repeats":
-        return check_int(value, where, 1)
+        n = check_int(value, where, 0)
+        if n is not None and n < 1:
+            raise UsageError(f"{where} must be at least 1, got {value!r}")
+        return n
     if name == "batch_size":
         return check_batch_size(value, where)
     if name == "device":
@@ -152,6 +154,3 @@ def build_spec(config: dict[str, Any], overrides: dict[str, Any]) -> MatrixSpec:
             merged[key] = _coerce(key, value, origin)
     return MatrixSpec(**merged).validate()
 
-
-def spec_json(spec: MatrixSpec) -> str:
-    return json.dumps(spec.to_dict(), indent=2, sort_keys=True, default=str)

@@ -17,7 +17,7 @@ import contextvars
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from .errors import UsageError, closest
 
@@ -271,6 +271,4 @@ def format_value(value: Any) -> str:
         return "[" + ",".join(format_value(v) for v in value) + "]"
     return str(value)
 
-
-ValueConverter = Callable[[Any], Any]
 

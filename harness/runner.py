@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from . import __version__
+from . import __version__, progress
 from .cache import ArtifactCache
 from .cells import OutputDir, intervention_id
 from .context import ModelHandle, RunContext
@@ -134,6 +134,7 @@ class MatrixRunner:
         self.handle, self.cache = handle, cache or ArtifactCache()
         self.catalog = TaskCatalog.from_sources(host.task_sources, spec.include_path)
         self.max_rows, self.lock_wait_s = max_rows, lock_wait_s
+        self._artifacts: dict[str, list[dict]] = {}
 
     # -- planning ----------------------------------------------------------------------------
     def prepare_plan(self) -> list[Cell]:
@@ -151,7 +152,10 @@ class MatrixRunner:
     def run(self) -> RunSummary:
         """Run the matrix as the only run writing into the output directory (a lock file)."""
         with locked(self.out.root, self.lock_wait_s):
-            return self._run()
+            summary = self._run()
+        for line in progress.summary():  # lm-eval's repeated notes, once (see progress.py)
+            log.warning(line)
+        return summary
 
     def _run(self) -> RunSummary:
         cells = self.prepare_plan()
@@ -200,7 +204,9 @@ class MatrixRunner:
         bar = tqdm(todo, desc="cells", unit="cell", disable=not self.progress, file=sys.stderr)
         for cell in bar:
             iv = cell.intervention
-            bar.set_postfix_str(f"{iv.label()} × {cell.task}"[:60])
+            where = f"{iv.label()} × {cell.task}"[:60]
+            bar.set_postfix_str(where)
+            wrapper.on_answered = lambda n, w=where: bar.set_postfix_str(f"{w} · {n} requests done")
             reason = iv.unavailable(ctx) if hasattr(iv, "unavailable") else None
             if reason:  # e.g. an adapter on a vLLM engine started without LoRA support
                 self._write_na(cell, reason)
@@ -208,9 +214,11 @@ class MatrixRunner:
                 continue
             if cell.iv_id not in prepared:
                 t0 = time.time()
+                self.cache.take_log()
                 with blame(f"preparing {iv.label()}", self.host, self.catalog.folders):
                     iv.prepare(ctx)
                 prepared[cell.iv_id] = time.time() - t0
+                self._artifacts[cell.iv_id] = self.cache.take_log()  # where each artifact came from
             self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
             summary.ran.append((iv.label(), cell.task))
 
@@ -272,6 +280,8 @@ class MatrixRunner:
             "result_processors": processed,
             "timing": {"prepare_s": round(prep_s, 3), "apply_s": round(t_eval - t_apply, 3), "eval_s": round(eval_s, 3)},
         }
+        if self._artifacts.get(cell.iv_id):
+            meta["artifacts"] = self._artifacts[cell.iv_id]
         if restore:
             meta["restore_check"] = restore
         if n_rep > 1:

@@ -18,7 +18,7 @@ from .table_tests import TEST_COLUMNS, attach_tests
 COLUMNS = [
     "model", "intervention", "intervention_id", "group_label", "kind", "params", "task", "subtask",
     "metric", "filter", "value", "stderr", "std", "n", "delta_vs_none", "ci95_low", "ci95_high", "draws",
-    "status", "model_calls", "generated_tokens", *TEST_COLUMNS,
+    "status", "model_calls", "generated_tokens", "protocol", *TEST_COLUMNS,
 ]
 _SKIP_KEYS = {"alias", "name", "sample_len", "sample_count", "samples", "n_seeds"}
 #: preferred headline metric per task, first match wins

@@ -224,7 +224,7 @@ def _check_model_source(key: str, name: str, offline: bool, gguf: Any, marker: s
     path = Path(name).expanduser()
     if _looks_local(name):
         if not path.exists():
-            raise UsageError(f"--model_args {key}={name}: no such file or folder")
+            raise UsageError(f"--model_args {key}={name}: {name} does not exist (no such file or folder)")
         if path.is_dir():
             if gguf:
                 if not (path / str(gguf)).is_file():

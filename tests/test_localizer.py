@@ -7,6 +7,7 @@ import torch
 from scipy import stats as sps
 from torch import nn
 
+from tom_harness.cache import clear_memory
 from tom_harness.errors import UsageError
 from tom_harness.integrity import diff_snapshots, snapshot
 from tom_harness.params import expand
@@ -246,6 +247,11 @@ def test_mean_ablation_writes_means(tiny_handle):
 
 
 # -- the intervention ------------------------------------------------------------------------------
+def _tmap(ctx, iv) -> dict:
+    """The row's t-map as the artifact cache holds it."""
+    return ctx.cache.peek(tmap_mod.CACHE_KIND, iv.metadata["tmap_key"], fmt="tensors").value
+
+
 def _make(**values) -> LocalizerIntervention:
     rows = expand("localizer", LocalizerIntervention.params, {k: str(v) for k, v in values.items()})
     assert len(rows) == 1
@@ -253,7 +259,7 @@ def _make(**values) -> LocalizerIntervention:
 
 
 def test_intervention_lifecycle_and_cache(run_ctx, shared_data):
-    tmap_mod.clear_memo()
+    clear_memory()
     model = run_ctx.handle.model
     before = snapshot(model)
     top = _make(network="tom", pct=5, select="top")
@@ -276,7 +282,7 @@ def test_intervention_lifecycle_and_cache(run_ctx, shared_data):
     rnd.prepare(run_ctx)
     assert rnd.metadata["tmap_cache"] == "memory" and rnd.metadata["tmap_key"] == meta["tmap_key"]
     assert rnd.metadata["overlap_with_top"] == 0 and rnd.metadata["units_selected"] == k
-    tmap_mod.clear_memo()  # a new process: the artifact cache on disk answers
+    clear_memory()  # a new process: the artifact cache on disk answers
     again = _make(network="tom", pct=5, select="bottom")
     again.prepare(run_ctx)
     assert again.metadata["tmap_cache"] == "disk" and again.metadata["tmap_cache_hit"]
@@ -284,12 +290,12 @@ def test_intervention_lifecycle_and_cache(run_ctx, shared_data):
 
 
 def test_signed_differs_from_abs_and_keys_differ(run_ctx, shared_data):
-    tmap_mod.clear_memo()
+    clear_memory()
     maps = {}
     for stat in ("abs", "signed"):
         iv = _make(network="pain", pct=10, stat=stat)
         iv.prepare(run_ctx)
-        maps[stat] = (iv.metadata["tmap_key"], tmap_mod._TMAPS[iv.metadata["tmap_key"]]["t"], iv._mask)
+        maps[stat] = (iv.metadata["tmap_key"], _tmap(run_ctx, iv)["t"], iv._mask)
     assert maps["abs"][0] != maps["signed"][0]
     assert not torch.allclose(maps["abs"][1], maps["signed"][1])
     assert not torch.equal(maps["abs"][2], maps["signed"][2])
@@ -302,7 +308,7 @@ def test_paper_presets_and_mean_ablation(run_ctx, shared_data):
     assert _make(network="md", paper="alkhamissi").settings().pooling == "mean"
     md = _make(network="md", pct=3, ablation="mean", batch_size=16)
     md.prepare(run_ctx)
-    mean = tmap_mod._TMAPS[md.metadata["tmap_key"]]["mean"]
+    mean = _tmap(run_ctx, md)["mean"]
     assert torch.equal(md._fill, mean) and md._fill.abs().sum() > 0
 
 
@@ -332,7 +338,7 @@ def test_report_writer(run_ctx, shared_data, tmp_path):
 
     from tom_harness.plugins.localizer.report import selection_by_layer, write_reports
 
-    tmap_mod.clear_memo()
+    clear_memory()
     ctx = replace(run_ctx, output_dir=tmp_path)
     cells = []
     for i, (sel, seed) in enumerate([("top", 0), ("random", 0), ("random", 1)]):

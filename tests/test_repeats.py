@@ -55,10 +55,10 @@ def test_repeats_mean_majority_spread_and_rerun(host, tiny_handle, tmp_path):  #
     # multiple-choice tasks are deterministic: asked once
     assert "acc_majority,none" not in cells["none/toy_mc"]["results"]["results"]["toy_mc"]
     again = _run(host, tiny_handle, tmp_path / "b", 5)
-    for key, cell in cells.items():
-        assert again[key]["results"]["results"] == cell["results"]["results"], key
+    for key, cell in cells.items():  # n/a cells (sbs needs story traits the toy tasks lack) have no results
+        assert (again[key]["results"] or {}).get("results") == (cell["results"] or {}).get("results"), key
 
 
 def test_repeats_must_be_positive():
-    with pytest.raises(UsageError, match="--repeats: expected an integer >= 1"):
+    with pytest.raises(UsageError, match=r"--repeats.*(at least 1|>= 1)"):
         build_spec({}, {"tasks": "x", "repeats": "0"})

@@ -12,7 +12,7 @@ from tom_harness.task_yamls import _answers
 
 from .task_utils import load_utils
 
-tomi, hitom, fantom, sparse = (load_utils(f) for f in ("tomi", "hitom", "fantom", "sparse_tom"))
+tomi, hitom, fantom, sparse, bigtom = (load_utils(f) for f in ("tomi", "hitom", "fantom", "sparse_tom", "bigtom"))
 
 TOMI = {"answer": "cupboard", "containers": ["basket", "cupboard"], "question_type": "first_order_0_tom"}
 TOMI2 = {"answer": "red_drawer", "containers": ["green_basket", "red_drawer"], "question_type": "reality"}
@@ -32,16 +32,15 @@ ANS_LIST = {"type": "answerability_list", "choices": NAMES, "gold": "", "gold_li
 INFO_LIST = dict(ANS_LIST, type="info_accessibility_list")
 ANS_BIN = {"type": "answerability_binary", "choices": [], "gold": "no", "gold_list": []}
 INFO_BIN = {"type": "info_accessibility_binary", "choices": [], "gold": "yes", "gold_list": []}
-BIGTOM = ["Aniket believes the coral formation is healthy.", "Aniket believes the coral formation is damaged."]
+BIGTOM = {"choices": ["Aniket believes the coral formation is healthy.", "Aniket believes the coral formation is damaged."],
+          "gold_letter": "A", "q_type": "0_forward_belief_true_control", "condition": "true_control"}
+BIGTOM_B = dict(BIGTOM, gold_letter="B")
 SPARSE = {"subtask": "unexpected_contents", "cell": "c", "expected": "beer"}
 SPARSE_IRONY = {"subtask": "irony", "cell": "i", "expected": "No"}
 
 
 def _acc(task: str, doc: dict, response: str) -> float:
-    if task == "bigtom":  # two-sentence choice through the shared parser (gold: option index)
-        answer, _ = _answers.extract(response)
-        return float(_answers.choose_option(answer, BIGTOM) == doc["gold"])
-    module = {"tomi": tomi, "hitom": hitom, "fantom": fantom, "sparse_tom": sparse}[task]
+    module = {"tomi": tomi, "hitom": hitom, "fantom": fantom, "sparse_tom": sparse, "bigtom": bigtom}[task]
     out = module.process_results(doc, [response])
     return out["probe_acc"] if task == "sparse_tom" else out["acc"]
 
@@ -144,16 +143,16 @@ CASES = [
     ("fantom", INFO_BIN, "<answer>Yes. No.", 0),
     ("fantom", INFO_BIN, "<answer>Yeah", 0),
     ("fantom", INFO_BIN, "<answer>Yes and no", 0),
-    # -- BigToM: two-sentence choice (gold 0 = healthy, 1 = damaged) -------------------------------
-    ("bigtom", {"gold": 0}, "<answer>A", 1),
-    ("bigtom", {"gold": 0}, "<answer>a.", 1),
-    ("bigtom", {"gold": 0}, "<answer>Aniket believes the coral formation is healthy.", 1),
-    ("bigtom", {"gold": 0}, "<answer>A. Aniket believes the coral formation is healthy", 1),
-    ("bigtom", {"gold": 0}, "<answer>A or B", 0),
-    ("bigtom", {"gold": 0}, "<answer>A Aniket believes the coral formation is damaged.", 0),
-    ("bigtom", {"gold": 1}, "<answer>B", 1),
-    ("bigtom", {"gold": 1}, "<answer>damaged", 0),                   # a word of an option is not the option
-    ("bigtom", {"gold": 1}, "<answer>both", 0),
+    # -- BigToM: two-sentence choice (A = healthy, B = damaged) --------------------------------------
+    ("bigtom", BIGTOM, "<answer>A", 1),
+    ("bigtom", BIGTOM, "<answer>a.", 1),
+    ("bigtom", BIGTOM, "<answer>Aniket believes the coral formation is healthy.", 1),
+    ("bigtom", BIGTOM, "<answer>A. Aniket believes the coral formation is healthy", 1),
+    ("bigtom", BIGTOM, "<answer>A or B", 0),
+    ("bigtom", BIGTOM, "<answer>A Aniket believes the coral formation is damaged.", 0),
+    ("bigtom", BIGTOM_B, "<answer>B", 1),
+    ("bigtom", BIGTOM_B, "<answer>damaged", 0),                   # a word of an option is not the option
+    ("bigtom", BIGTOM_B, "<answer>both", 0),
     # -- sparse_tom: first word, exact case; a hedged completion is wrong ------------------------
     ("sparse_tom", SPARSE, " beer.", 1),
     ("sparse_tom", SPARSE, "\n\nbeer", 1),                           # leading blank line stripped

@@ -86,6 +86,8 @@ def test_parsed_answer_rules():
     assert parsed_answer(HITOM_DOC, "<answer>blue_box</answer>") == "A"
     assert parsed_answer({"mc_choices": ["basket", "box"]}, [[-3.0, False], [-1.5, True]]) == "box"
     assert parsed_answer({}, [-120.5]) is None and parsed_answer({}, "  Yes!  ") == "yes"
+    repeats = ["<answer>basket</answer>", "red box", "<answer>red_box</answer>"]  # --repeats: majority
+    assert parsed_answer(TOMI_DOC, repeats) == "red box"
 
 
 def test_repeats_are_averaged_per_item(tmp_path):
@@ -206,3 +208,11 @@ def test_compare_errors_exit_2_with_closest_names(tmp_path, capsys):
     write_cell(tmp_path / "old", "none", "t", {"t": acc_samples([1, 0])}, items=False)
     assert main(["compare", str(run), str(tmp_path / "old"), "--rows", "none"]) == 2
     assert "no per-item file" in capsys.readouterr().err
+
+
+def test_protocol_column_comes_from_the_cell(tmp_path):
+    path = write_cell(tmp_path, "none", "t", {"t": acc_samples(A)})
+    cell = json.loads(path.read_text())
+    path.write_text(json.dumps({**cell, "protocol": "paper"}))
+    table, _, _ = write_leaderboard([tmp_path], tmp_path)
+    assert set(table.protocol) == {"paper"}

@@ -3,8 +3,7 @@
 The paper runs ``dslim/bert-large-NER`` over the sentences. That model is used here when it (or
 another token-classification model given by ``ner_model``) loads from the local Hugging Face
 cache; otherwise a rule-based recogniser runs offline. The rule: a capitalised word is a name
-when it is not sentence-initial, or when it is sentence-initial and not a function word
-("The", "A", "He", ...). On the templated ToMi/HiToM stories this finds every character (the
+unless it is a function word ("The", "A", "He", ...), wherever it stands in the sentence. On the templated ToMi/HiToM stories this finds every character (the
 only capitalised words are names and sentence-initial determiners). Names that are substrings of
 other names are dropped, as in the original.
 """
@@ -12,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import lru_cache
 from typing import Callable
+
+from tom_harness.cache import remember
 
 from .story import Story
 
@@ -47,10 +47,7 @@ def rule_names(story: Story) -> list[str]:
     for sent in story.events:
         for m in _WORD.finditer(sent):
             word = m.group(0)
-            initial = sent[: m.start()].strip() == ""
-            if initial and word.lower() in _FUNCTION_WORDS:
-                continue
-            if not initial and word.lower() in _FUNCTION_WORDS:
+            if word.lower() in _FUNCTION_WORDS:  # wherever it stands in the sentence
                 continue
             if word not in found:
                 found.append(word)
@@ -61,8 +58,12 @@ def drop_substrings(names: list[str]) -> list[str]:
     return [n for n in names if not any(n != o and n in o for o in names)]
 
 
-@lru_cache(maxsize=4)
 def _load_ner(model: str) -> Callable | None:
+    """The NER pipeline, loaded once per process (the cache's memory tier), or None."""
+    return remember("enigma_ner", model, lambda: _build_ner(model), pin=True).value
+
+
+def _build_ner(model: str) -> Callable | None:
     try:
         from transformers import pipeline
 

@@ -246,7 +246,6 @@ class CacheKB(KnowledgeBase):
         super().__init__(**kw)
         self.root = Path(data_root) / "enigma_cache"
         self._seeds: dict[tuple[str, str], dict[str, Any]] = {}
-        self.missing: list[str] = []
 
     def _load_seed(self, dataset: str, seed_dir: str) -> dict[str, Any]:
         key = (dataset, seed_dir)

@@ -6,7 +6,7 @@ passing ``stages={name: fn}``): characters, rooms, event_rooms (room of each eve
 (each character's location after each event, the scene graph). Question reduction is per
 question and lives in :meth:`Pipeline.reduce`.
 
-Each stage's output per story is stored in the artifact cache (``ctx.cache.json``) under a key of
+Each stage's output per story is stored in the artifact cache (``ctx.cache.peek`` / ``ctx.cache.put``) under a key of
 the knowledge base's identity (model fingerprint included), the story and the inputs it depends
 on, so a re-run or a second intervention row with the same knowledge base costs nothing.
 """
@@ -109,10 +109,11 @@ class Pipeline:
         if use_cache:
             todo = []
             for i, key in enumerate(keys):
-                if (self.ctx.cache.path_for(f"enigma_{stage}", key) / "payload.json").exists():
-                    analyses[i][stage] = self.ctx.cache.json(f"enigma_{stage}", key, lambda: None)
+                got = self.ctx.cache.peek(f"enigma_{stage}", key)  # memory or disk; None: compute
+                if got is not None and got.value is not None:
+                    analyses[i][stage] = got.value
                     self.cache_hits += 1
-                if analyses[i].get(stage) is None:
+                else:
                     todo.append(i)
         if not todo:
             return
@@ -120,7 +121,7 @@ class Pipeline:
         for i, value in zip(todo, values):
             analyses[i][stage] = value
             if use_cache:
-                self.ctx.cache.json(f"enigma_{stage}", keys[i], lambda v=value: v)
+                self.ctx.cache.put(f"enigma_{stage}", keys[i], value)
 
     def reduce(self, questions: list[str], chains: list[list[str]], given: list[str | None], source: str) -> list[str]:
         """Reduced questions. ``source``: data (the file's field), rules, model, none, or auto

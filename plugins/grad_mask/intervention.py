@@ -1,6 +1,6 @@
 """The ``grad_mask`` intervention: perturb weights that are Fisher-sensitive on ToM text only.
 
-``prepare`` gets the two squared-gradient maps (in-process memo, then the artifact cache, then
+``prepare`` gets the two squared-gradient maps from the artifact cache (memory, then disk, then
 computation) and turns them into a plan of flat indices per matrix; ``apply`` writes the
 perturbation through ``ModelHandle.apply_to_model`` and keeps only the overwritten values;
 ``remove`` writes them back. A sweep ``m=0:4e-5:1e-5`` builds one instance per m; all of them share
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +30,6 @@ log = logging.getLogger("tom_harness.grad_mask")
 
 GENERIC_CORPORA = ("auto", "c4", "wikitext2_train", "wikitext2_valid", "wikitext2_test")
 CACHE_KIND = "grad_mask_fisher"
-#: maps kept in memory across instances of one process (a sweep), most recent last
-_MEMO: "OrderedDict[str, dict[str, torch.Tensor]]" = OrderedDict()
-_MEMO_SIZE = 4
-
-
-def clear_memo() -> None:
-    """Forget the in-process maps (tests, or to free memory between models)."""
-    _MEMO.clear()
-
-
 def resolve_generic(choice: str, root: Path | None = None) -> tuple[str, list[Path]]:
     """The generic corpus actually used and its files. ``auto``: C4, else WikiText-2 train, else valid."""
     root = Path(root) if root is not None else data_dir()
@@ -92,23 +81,18 @@ class GradMask(Intervention):
         self.plan: list[PlanEntry] = []
         self._saved: list | None = None
 
-    def _v(self, key: str) -> Any:
-        if key in self.values:
-            return self.values[key]
-        return next(p.default for p in self.params if p.name == key)
-
     # -- maps --------------------------------------------------------------------------------
     def map_keys(self, ctx: Any) -> dict[str, tuple[str, dict]]:
         """Cache key and description of each needed map (ToM, and generic unless not excluded)."""
         fp = ctx.handle.fingerprint
         tom_file = ctx.data_path("sparse_tom", "fisher_prompts.json")
-        tom_desc = {"data": "sparse_tom/fisher_prompts.json", "n": self._v("n_tom"), "seed": self._v("seed"),
+        tom_desc = {"data": "sparse_tom/fisher_prompts.json", "n": self.values["n_tom"], "seed": self.values["seed"],
                     "loss": "last_token", "bos": False}
         out = {"tom": (content_key(CACHE_KIND, fp, files_fingerprint([tom_file]), tom_desc, self.version), tom_desc)}
-        if self._v("exclude_generic"):
-            corpus, files = resolve_generic(self._v("generic"), ctx.data_root)
-            gen_desc = {"data": corpus, "n": self._v("n_generic"), "seqlen": self._v("generic_seqlen"),
-                        "seed": self._v("seed"), "loss": "all_tokens", "bos": False}
+        if self.values["exclude_generic"]:
+            corpus, files = resolve_generic(self.values["generic"], ctx.data_root)
+            gen_desc = {"data": corpus, "n": self.values["n_generic"], "seqlen": self.values["generic_seqlen"],
+                        "seed": self.values["seed"], "loss": "all_tokens", "bos": False}
             out["generic"] = (content_key(CACHE_KIND, fp, files_fingerprint(files), gen_desc, self.version), gen_desc)
         return out
 
@@ -124,11 +108,6 @@ class GradMask(Intervention):
             raise UsageError(f"grad_mask: parameter 'generic_seqlen': {exc}") from None
 
     def _get_map(self, which: str, key: str, desc: dict, ctx: Any, targets: list[Target]) -> dict[str, torch.Tensor]:
-        if key in _MEMO:
-            _MEMO.move_to_end(key)
-            self.metadata["maps"][which]["source"] = "memo"
-            return _MEMO[key]
-
         def compute() -> dict[str, torch.Tensor]:
             model = maps_model(ctx)
             samples = self._samples(which, desc, ctx)
@@ -145,22 +124,18 @@ class GradMask(Intervention):
             )
             return maps
 
-        misses = ctx.cache.misses
-        maps = ctx.cache.tensors(CACHE_KIND, key, compute, meta={"map": which, **desc})
-        self.metadata["maps"][which]["source"] = "computed" if ctx.cache.misses > misses else "cache"
-        _MEMO[key] = maps
-        while len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
-        return maps
+        got = ctx.cache.fetch(CACHE_KIND, key, compute, fmt="tensors", meta={"map": which, **desc})
+        self.metadata["maps"][which]["source"] = got.source  # memory | disk | computed
+        return got.value
 
     # -- lifecycle ------------------------------------------------------------------------------
     def prepare(self, ctx: Any) -> None:
-        m = float(self._v("m"))
+        m = float(self.values["m"])
         targets = find_targets(target_model(ctx))
         keys = self.map_keys(ctx)
         self.metadata = {
             "m": m,
-            "control": self._v("control"),
+            "control": self.values["control"],
             "maps": {which: {"key": key} for which, (key, _d) in keys.items()},
         }
         if "generic" in keys:
@@ -171,14 +146,14 @@ class GradMask(Intervention):
                 info["source"] = "not needed (m=0)"
         else:
             maps = {which: self._get_map(which, key, desc, ctx, targets) for which, (key, desc) in keys.items()}
-        self.plan = build_plan(targets, maps.get("tom"), maps.get("generic"), m, self._v("tie_rule"),
-                               self._v("exclude_generic"), self._v("control"), self._v("control_seed"))
+        self.plan = build_plan(targets, maps.get("tom"), maps.get("generic"), m, self.values["tie_rule"],
+                               self.values["exclude_generic"], self.values["control"], self.values["control_seed"])
         self.metadata.update(plan_summary(self.plan, m))
 
     def apply(self, ctx: Any) -> None:
         if self._saved is not None:
             raise RuntimeError("grad_mask applied twice without remove")
-        fn = functools.partial(apply_plan, plan=self.plan, perturb=self._v("perturb"), scale=float(self._v("scale")))
+        fn = functools.partial(apply_plan, plan=self.plan, perturb=self.values["perturb"], scale=float(self.values["scale"]))
         results = ctx.handle.apply_to_model(fn)
         if len(results) != 1:
             raise UsageError("grad_mask supports one model worker (tensor parallel size 1) only")

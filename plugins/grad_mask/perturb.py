@@ -6,7 +6,8 @@ engine's worker, so they take and return only plain, picklable data.
 
 Perturbation of a selected entry j of matrix W (N entries, selected set M), as in the paper:
 
-    mu   = sum(W * not M) / N          (selected entries count as 0 but stay in the denominator)
+    mu   = sum(W * not M) / N          (selected entries count as 0 but stay in the denominator;
+                                        summed in float64, rounded to float32 once)
     W'_j = mu + scale * (W_j - mu)      perturb=mean (paper; scale=0 writes mu)
     W'_j = scale * W_j                  perturb=zero (mu = 0; scale=0 writes 0)
 
@@ -54,7 +55,9 @@ def new_values(block: torch.Tensor, index: torch.Tensor, perturb: str, scale: fl
     if perturb == "zero":
         mu = torch.zeros((), dtype=torch.float32, device=block.device)
     elif perturb == "mean":
-        mu = (block.sum(dtype=torch.float32) - old.sum()) / block.numel()
+        # float64 accumulation: the float32 sum's rounding depends on alignment and thread count,
+        # so HF and vLLM's fused slice (in a worker with other threads) would differ in the last bit
+        mu = ((block.sum(dtype=torch.float64) - old.double().sum()) / block.numel()).float()
     else:
         raise ValueError(f"perturb must be one of {PERTURBS}, got {perturb!r}")
     return (mu + scale * (old - mu)).to(block.dtype)

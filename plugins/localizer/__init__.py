@@ -70,34 +70,29 @@ class LocalizerIntervention(Intervention):
         self._token = f"localizer-{id(self):x}"
         self._installed = False
 
-    def _value(self, key: str) -> Any:
-        if key in self.values:
-            return self.values[key]
-        return next(p.default for p in self.params if p.name == key)
-
     def settings(self):
-        return resolve_settings(self._value("network"), self._value("stat"), self._value("pooling"),
-                                self._value("paper"), self._value("wording"))
+        return resolve_settings(self.values["network"], self.values["stat"], self.values["pooling"],
+                                self.values["paper"], self.values["wording"])
 
     def prepare(self, ctx: "RunContext") -> None:
         start = time.perf_counter()
         settings = self.settings()
-        tmap = localize(ctx, settings, batch_size=int(self._value("batch_size")))
-        mode = self._value("select")
-        mask = select_units(tmap.t, float(self._value("pct")), mode, int(self._value("seeds")),
-                            self._value("random_pool"))
-        ablation = self._value("ablation")
+        tmap = localize(ctx, settings, batch_size=int(self.values["batch_size"]))
+        mode = self.values["select"]
+        mask = select_units(tmap.t, float(self.values["pct"]), mode, int(self.values["seeds"]),
+                            self.values["random_pool"])
+        ablation = self.values["ablation"]
         self._mask = mask
         self._fill = torch.zeros_like(tmap.t) if ablation == "zero" else tmap.tensors["mean"].clone()
         per_layer = mask.sum(1).tolist()
-        top = select_units(tmap.t, float(self._value("pct")), "top")
+        top = select_units(tmap.t, float(self.values["pct"]), "top")
         t = tmap.t
         self.metadata = {
             "network": settings.network, "stat": settings.stat, "pooling": settings.pooling,
             "max_tokens": settings.max_tokens, "ablation": ablation,
             "n_positive": len(tmap.stimuli.positive), "n_negative": len(tmap.stimuli.negative),
             "layers": int(t.shape[0]), "hidden_size": int(t.shape[1]),
-            "units_total": int(t.numel()), "units_requested": unit_count(t, float(self._value("pct"))),
+            "units_total": int(t.numel()), "units_requested": unit_count(t, float(self.values["pct"])),
             "units_selected": int(mask.sum()), "units_per_layer": [int(c) for c in per_layer],
             "overlap_with_top": int((mask & top).sum()),
             "units_nan_t": int(torch.isnan(t).sum()),

@@ -1,10 +1,10 @@
 """The t-map artifact: extract, test, cache, computed once per (model, stimuli, settings).
 
 Every row of a matrix that shares a network and its settings (select, pct, seeds, ablation vary
-freely) reuses one t-map: first from an in-process memo, then from the artifact cache on disk
-(``ctx.cache.tensors``), keyed by the model fingerprint, the stimuli fingerprint, the settings
-and the code version. Activations are memoised separately, so ``stat=abs`` and ``stat=signed``
-of the same network share one extraction.
+freely) reuses one t-map from the artifact cache (``ctx.cache.fetch``: its memory tier, then disk),
+keyed by the model fingerprint, the stimuli fingerprint, the settings and the code version.
+Activations stay in the cache's memory tier (``ctx.cache.remember``), so ``stat=abs`` and
+``stat=signed`` of the same network share one extraction.
 """
 from __future__ import annotations
 
@@ -72,24 +72,11 @@ class TMap:
         return self.tensors["t"]
 
 
-_TMAPS: dict[str, dict[str, torch.Tensor]] = {}
-_ACTS: dict[str, Activations] = {}
-_ACTS_LIMIT = 4
-
-
-def clear_memo() -> None:
-    """Forget in-process results (tests use this to simulate a second run)."""
-    _TMAPS.clear()
-    _ACTS.clear()
-
-
 def _activations(ctx: "RunContext", stimuli: Stimuli, pooling: str, batch_size: int) -> Activations:
+    """Pooled activations, kept in the cache's memory tier (several t-maps share them)."""
     key = content_key(ctx.handle.fingerprint, stimuli.fingerprint, pooling)
-    if key not in _ACTS:
-        if len(_ACTS) >= _ACTS_LIMIT:
-            _ACTS.pop(next(iter(_ACTS)))
-        _ACTS[key] = extract(hf_twin(ctx.handle), ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)
-    return _ACTS[key]
+    return ctx.cache.remember("localizer_activations", key, lambda: extract(
+        hf_twin(ctx.handle), ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)).value
 
 
 def compute_maps(acts: Activations, n_pos: int, stat: str) -> dict[str, torch.Tensor]:
@@ -98,13 +85,10 @@ def compute_maps(acts: Activations, n_pos: int, stat: str) -> dict[str, torch.Te
 
 
 def localize(ctx: "RunContext", settings: Settings, batch_size: int = 8) -> TMap:
-    """The t-map for ``settings`` on the context's model: memo, else disk cache, else computed."""
+    """The t-map for ``settings`` on the context's model, from the artifact cache (memory, disk) or computed."""
     stimuli = load_stimuli(settings.network, settings.max_tokens, settings.wording)
     key = content_key(CACHE_KIND, ctx.handle.fingerprint, stimuli.fingerprint, asdict(settings), TMAP_VERSION)
     start = time.perf_counter()
-    if key in _TMAPS:
-        return TMap(_TMAPS[key], key, "memory", time.perf_counter() - start, stimuli)
-    misses = ctx.cache.misses
 
     def compute() -> dict[str, torch.Tensor]:
         acts = _activations(ctx, stimuli, settings.pooling, batch_size)
@@ -112,7 +96,5 @@ def localize(ctx: "RunContext", settings: Settings, batch_size: int = 8) -> TMap
 
     meta = {"model": ctx.handle.name, **asdict(settings), "n_pos": len(stimuli.positive),
             "n_neg": len(stimuli.negative), "stimuli": stimuli.fingerprint}
-    tensors = ctx.cache.tensors(CACHE_KIND, key, compute, meta=meta)
-    source = "computed" if ctx.cache.misses > misses else "disk"
-    _TMAPS[key] = tensors
-    return TMap(tensors, key, source, time.perf_counter() - start, stimuli)
+    got = ctx.cache.fetch(CACHE_KIND, key, compute, fmt="tensors", meta=meta)
+    return TMap(got.value, key, got.source, time.perf_counter() - start, stimuli)

@@ -53,19 +53,16 @@ class Steer(Intervention):
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        self.stimuli = contrast_stimuli(self._v("contrast"), self._v("file"))  # a bad file fails at planning
+        self.stimuli = contrast_stimuli(self.values["contrast"], self.values["file"])  # a bad file fails at planning
         self._vectors: dict[int, torch.Tensor] | None = None
         self._token = f"steer-{id(self):x}"
         self._installed = False
 
-    def _v(self, key: str) -> Any:
-        return self.values.get(key, next(p.default for p in self.params if p.name == key))
-
-    def applies_to(self, task: TaskInfo) -> bool:
+    def not_applicable_reason(self, task: TaskInfo) -> str | None:
         # generated-only steering does nothing to loglikelihood scoring
-        if self._v("positions") == "generated":
-            return not task.output_types or "generate_until" in task.output_types
-        return True
+        if self.values["positions"] == "generated" and task.output_types and "generate_until" not in task.output_types:
+            return f"{self.label()} does not apply to {task.name}: positions=generated needs a generation task"
+        return super().not_applicable_reason(task)
 
     def unavailable(self, ctx: "RunContext") -> str | None:
         if ctx.handle.model is None:
@@ -75,23 +72,23 @@ class Steer(Intervention):
 
     def prepare(self, ctx: "RunContext") -> None:
         blocks = len(decoder_blocks(ctx.handle.model))
-        layers = list(self._v("layers")) or [blocks // 2]
+        layers = list(self.values["layers"]) or [blocks // 2]
         bad = [layer for layer in layers if not 0 <= layer < blocks]
         if bad:
             raise UsageError(f"steer: parameter 'layers': {bad} out of range; the model has layers 0..{blocks - 1}")
-        maps = mean_difference(ctx, self.stimuli, self._v("pooling"), int(self._v("batch_size")))
+        maps = mean_difference(ctx, self.stimuli, self.values["pooling"], int(self.values["batch_size"]))
         direction = maps["direction"]
-        if self._v("control") == "random":
-            direction = random_like(direction, int(self._v("seed")))
+        if self.values["control"] == "random":
+            direction = random_like(direction, int(self.values["seed"]))
         self._vectors = {layer: direction[layer].clone() for layer in layers}
-        alpha, action = float(self._v("alpha")), self._v("action")
+        alpha, action = float(self.values["alpha"]), self.values["action"]
         self.metadata = {
             "contrast": self.stimuli.network, "n_pos": len(self.stimuli.positive), "n_neg": len(self.stimuli.negative),
-            "layers": layers, "alpha": alpha, "action": action, "positions": self._v("positions"),
+            "layers": layers, "alpha": alpha, "action": action, "positions": self.values["positions"],
             "vector_norms": {str(k): round(float(v.norm()), 6) for k, v in self._vectors.items()},
             "stimuli_sha256": self.stimuli.fingerprint,
         }
-        if ctx.output_dir is not None and self._v("positions") == "all":
+        if ctx.output_dir is not None and self.values["positions"] == "all":
             path = ctx.output_dir / "steer" / f"{intervention_id(self.label())}.pt"
             write_steer_file(path, self.lm_eval_config(ctx.handle.model))
             self.metadata["lm_eval_steer_file"] = str(path.relative_to(ctx.output_dir))
@@ -100,16 +97,16 @@ class Steer(Intervention):
         """This row's vectors in lm-eval's ``steered`` format (positions=all only: lm-eval steers all)."""
         if self._vectors is None:
             raise RuntimeError("steer: prepare() first")
-        if self._v("positions") != "all":
+        if self.values["positions"] != "all":
             raise UsageError("steer: lm-eval's steered model steers every position; export needs positions=all")
-        return steer_config(model, self._vectors, float(self._v("alpha")), self._v("action"))
+        return steer_config(model, self._vectors, float(self.values["alpha"]), self.values["action"])
 
     def apply(self, ctx: "RunContext") -> None:
         if self._vectors is None:
             self.prepare(ctx)
         if self._installed:
             return
-        fn = hooks.Install(self._token, self._vectors, float(self._v("alpha")), self._v("action"), self._v("positions"))
+        fn = hooks.Install(self._token, self._vectors, float(self.values["alpha"]), self.values["action"], self.values["positions"])
         self.metadata["hooked_layers"] = ctx.handle.apply_to_model(fn)[0]
         self._installed = True
 

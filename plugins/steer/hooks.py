@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tom_harness import surgery
 from tom_harness.plugins.localizer import lesion
 from tom_harness.plugins.localizer.units import block_hidden, decoder_blocks, replace_hidden
 
@@ -55,15 +56,13 @@ def install(model: nn.Module, token: str, vectors: dict[int, torch.Tensor], alph
             positions: str) -> int:
     """Hook the blocks in ``vectors`` (layer -> [hidden]); returns the number of hooks.
 
-    The handles go into the localizer's token-keyed registry on the model, so one
-    ``lesion.uninstall`` removes them (until the core model-surgery module holds these hooks)."""
+    The handles are parked on the model under ``token`` by the core model-surgery module
+    (``surgery.keep``), so one ``lesion.uninstall`` (``surgery.release``) removes them."""
     blocks = decoder_blocks(model)
-    registry: dict[str, list] = model.__dict__.setdefault(lesion._ATTR, {})
-    if token in registry:
-        raise RuntimeError(f"steer hooks {token} are already installed")
-    registry[token] = [blocks[layer].register_forward_hook(_hook(steer_fn(v, alpha, action), positions))
-                       for layer, v in sorted(vectors.items())]
-    return len(registry[token])
+    handles = [blocks[layer].register_forward_hook(_hook(steer_fn(v, alpha, action), positions))
+               for layer, v in sorted(vectors.items())]
+    surgery.keep(model, token, handles)  # raises (and removes them) if the token is in use
+    return len(handles)
 
 
 class Install:

@@ -1,0 +1,40 @@
+"""Quiet terminal: lm-eval's repeated warnings are counted and summarised once, notes about what
+the harness itself does are dropped, other warnings pass; --verbose shows everything."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tom_harness import progress
+
+
+@pytest.fixture()
+def quiet_logs(caplog):
+    root = logging.getLogger()
+    root.addHandler(caplog.handler)
+    progress.setup_terminal(False)
+    progress.summary()
+    yield caplog
+    progress.setup_terminal(True)
+    root.removeHandler(caplog.handler)
+
+
+def test_repeats_are_summarised_and_known_notes_dropped(quiet_logs):
+    lm_log = logging.getLogger("lm_eval.evaluator")
+    for _ in range(3):
+        lm_log.warning("Metrics were not scored on the same number of documents for group tomi")
+    lm_log.warning("Passed an already-initialized model through `pretrained`, assuming ...")
+    lm_log.warning("something new")
+    logging.getLogger("tom_harness").warning("our own chat template warning")
+    shown = [r.getMessage() for r in quiet_logs.records]
+    assert shown == ["something new", "our own chat template warning"]
+    (line,) = progress.summary()
+    assert "3x" in line and "Metrics were not scored" in line and "--verbose" in line
+    assert progress.summary() == [] and progress.quiet()
+
+
+def test_verbose_shows_everything(quiet_logs):
+    progress.setup_terminal(True)
+    logging.getLogger("lm_eval.evaluator").warning("Metrics were not scored on the same number of documents")
+    assert len(quiet_logs.records) == 1 and progress.summary() == [] and not progress.quiet()
