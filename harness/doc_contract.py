@@ -100,7 +100,7 @@ def validate(rows: list[dict], source: str, fields: Iterable[Field] = STORY_FIEL
     or generator) and the first offending item."""
     fields = tuple(fields)
     if not rows:
-        raise DocContractError(f"{source}: the data holds no questions (the loader produced no documents)")
+        raise DocContractError(f"{source}: the loader produced no documents (the data holds no questions)")
     for n, row in enumerate(rows):
         bad = problems(row, fields, gold)
         if bad:
