@@ -173,7 +173,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("seedfile-wrong-shape", ["run", "--tasks", "tomi_seed12", "--data_dir", "{data}", "--output_path", "{out}"], "tomi_seed12.json does not match the registry"),
     ("seedfile-not-utf8", ["run", "--tasks", "tomi_seed12", "--data_dir", "{data}", "--output_path", "{out}"], "tomi_seed12.json does not match the registry"),
     ("seedfile-truncated", ["run", "--tasks", "tomi_seed12", "--data_dir", "{data}", "--output_path", "{out}"], "tomi_seed12.json does not match the registry"),
-    ("own-empty-list", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "mydata/items.json: the data holds no questions"),
+    ("own-empty-list", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "mydata/items.json: the loader produced no documents"),
     ("own-wrong-shape", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "raised KeyError: 'story'"),
     ("own-not-utf8", ["run", "--tasks", "mine", "--include_path", "{own}", "--data_dir", "{data}", "--output_path", "{out}"], "items.json (UnicodeDecodeError"),
     ("task-bad-function", ["run", "--tasks", "mine", "--include_path", "{own}", "--output_path", "{out}"], "loading task 'mine'"),
