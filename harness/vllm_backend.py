@@ -17,8 +17,10 @@ What it takes care of, so a run on vLLM behaves like one on HF:
   vLLM process to keep dense weights (plain ``F.linear``).
 * **Defaults**: ``enforce_eager`` (forward hooks run), no prefix caching (edited weights never
   meet stale KV blocks), on CPU a 1 GiB KV cache (``kv_cache_memory_bytes``; vLLM's own default
-  reserves 92 % of RAM). ``VLLM_ALLOW_INSECURE_SERIALIZATION=1`` is set in this process (the
-  engine processes inherit it): ``LLM.apply_model`` pickles the harness's functions to the workers.
+  reserves 92 % of RAM). ``VLLM_ALLOW_INSECURE_SERIALIZATION=1`` is set only while the harness
+  starts its engine (the engine processes it spawns inherit it) and while it calls
+  ``LLM.apply_model`` (which pickles the harness's own functions to the workers); the process's
+  previous value is restored afterwards, so other vLLM use in the same process is not opened up.
 
 The engine core runs in a spawned process, so a script that loads this backend must do it under
 ``if __name__ == "__main__":`` (the CLI does).
@@ -34,7 +36,8 @@ import pickle
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from .cache import remember
 from .context import ModelHandle
@@ -146,6 +149,21 @@ def engine_batch_size(batch_size: Any) -> Any:
     return "auto" if batch_size in (None, 1, "1") else batch_size
 
 
+@contextmanager
+def insecure_serialization() -> Iterator[None]:
+    """Allow pickled callables for the duration of the block only (engine start, apply_model)."""
+    key = "VLLM_ALLOW_INSECURE_SERIALIZATION"
+    before = os.environ.get(key)
+    os.environ[key] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
 def start(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
     """Start the engine for ``model_args`` (aliases already resolved) and wrap it in a handle."""
     if importlib.util.find_spec("vllm") is None or vllm_version() is None:
@@ -156,14 +174,14 @@ def start(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # vLLM's INFO lines flood the terminal
     on_cpu = _on_cpu()
     prepack = bool(model_args.get("cpu_prepack", False))
-    os.environ["VLLM_ALLOW_INSECURE_SERIALIZATION"] = "1"
     if on_cpu and not prepack:
         os.environ[ENV_DENSE] = "1"
     else:
         os.environ.pop(ENV_DENSE, None)
     args = engine_args(model_args, on_cpu)
     VLLM = lm_eval_vllm_class()
-    lm = VLLM(batch_size=engine_batch_size(batch_size), **args)
+    with insecure_serialization():  # the spawned engine processes keep it; this process does not
+        lm = VLLM(batch_size=engine_batch_size(batch_size), **args)
     name = str(model_args.get("name", model_args.get("pretrained")))
     # the HF twin (maps, activations) reads the same checkpoint vLLM loaded
     twin_args = {"pretrained": args["pretrained"], **{k: args[k] for k in ("dtype", "revision") if k in args}}
@@ -188,7 +206,8 @@ def handle_for_vllm(lm: Any, name: str, model_args: dict) -> ModelHandle:
     engine = lm.model
 
     def apply(fn):
-        return [pickle.loads(r) for r in engine.apply_model(_Pickled(fn))]
+        with insecure_serialization():
+            return [pickle.loads(r) for r in engine.apply_model(_Pickled(fn))]
 
     def after_edit():
         reset = getattr(engine, "reset_prefix_cache", None)
