@@ -37,6 +37,7 @@ class ModelHandle:
     model_args: dict = field(default_factory=dict)
     _apply: Callable[[Callable], list] | None = None
     _after_edit: Callable[[], None] | None = None
+    _close: Callable[[], None] | None = None
     _fingerprint: str | None = None
 
     def apply_to_model(self, fn: Callable[["torch.nn.Module"], Any]) -> list:
@@ -50,6 +51,14 @@ class ModelHandle:
         """Tell the backend that weights changed (vLLM: drop prefix-cached KV blocks)."""
         if self._after_edit is not None:
             self._after_edit()
+
+    def close(self) -> None:
+        """Release the backend (vLLM: shut the engine down and end its serialization scope).
+
+        Idempotent; ``hf`` handles hold nothing to release beyond the module itself."""
+        close, self._close = self._close, None
+        if close is not None:
+            close()
 
     @property
     def fingerprint(self) -> str:

@@ -17,16 +17,20 @@ What it takes care of, so a run on vLLM behaves like one on HF:
   vLLM process to keep dense weights (plain ``F.linear``).
 * **Defaults**: ``enforce_eager`` (forward hooks run), no prefix caching (edited weights never
   meet stale KV blocks), on CPU a 1 GiB KV cache (``kv_cache_memory_bytes``; vLLM's own default
-  reserves 92 % of RAM). ``VLLM_ALLOW_INSECURE_SERIALIZATION=1`` is set only while the harness
-  starts its engine (the engine processes it spawns inherit it) and while it calls
-  ``LLM.apply_model`` (which pickles the harness's own functions to the workers); the process's
-  previous value is restored afterwards, so other vLLM use in the same process is not opened up.
+  reserves 92 % of RAM).
+* **Pickled calls, for this engine only.** ``LLM.apply_model`` pickles the harness's edit functions
+  to the workers, which vLLM allows only under ``VLLM_ALLOW_INSECURE_SERIALIZATION=1``. The switch
+  is set when the harness starts its engine and put back when that engine is shut down
+  (``ModelHandle.close``), not before: the engine processes read it once at spawn, but this
+  process's reply decoder reads it on every utility reply (``reset_prefix_cache`` included), and
+  a reply it refuses kills vLLM's output thread, so the next engine call waits forever.
 
 The engine core runs in a spawned process, so a script that loads this backend must do it under
 ``if __name__ == "__main__":`` (the CLI does).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata as metadata
 import importlib.util
@@ -180,12 +184,17 @@ def start(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
         os.environ.pop(ENV_DENSE, None)
     args = engine_args(model_args, on_cpu)
     VLLM = lm_eval_vllm_class()
-    with insecure_serialization():  # the spawned engine processes keep it; this process does not
+    scope = contextlib.ExitStack()  # open for the engine's lifetime: see the module docstring
+    scope.enter_context(insecure_serialization())
+    try:
         lm = VLLM(batch_size=engine_batch_size(batch_size), **args)
+    except BaseException:
+        scope.close()
+        raise
     name = str(model_args.get("name", model_args.get("pretrained")))
     # the HF twin (maps, activations) reads the same checkpoint vLLM loaded
     twin_args = {"pretrained": args["pretrained"], **{k: args[k] for k in ("dtype", "revision") if k in args}}
-    handle = handle_for_vllm(lm, name, {**model_args, **twin_args})
+    handle = handle_for_vllm(lm, name, {**model_args, **twin_args}, on_close=scope.close)
     handle.model_args.pop("gguf_file", None)
     return handle
 
@@ -201,22 +210,33 @@ class _Pickled:
         return pickle.dumps(self.fn(model))
 
 
-def handle_for_vllm(lm: Any, name: str, model_args: dict) -> ModelHandle:
-    """Wrap an lm-eval VLLM object (or a test double with the same surface) in a ModelHandle."""
+def handle_for_vllm(lm: Any, name: str, model_args: dict, on_close: Callable[[], Any] | None = None) -> ModelHandle:
+    """Wrap an lm-eval VLLM object (or a test double with the same surface) in a ModelHandle.
+
+    ``on_close`` runs after the engine is shut down (``start`` passes the end of its serialization
+    scope)."""
     engine = lm.model
 
     def apply(fn):
-        with insecure_serialization():
-            return [pickle.loads(r) for r in engine.apply_model(_Pickled(fn))]
+        return [pickle.loads(r) for r in engine.apply_model(_Pickled(fn))]
 
     def after_edit():
         reset = getattr(engine, "reset_prefix_cache", None)
         if reset is not None:
             reset()
 
+    def close():
+        try:
+            core = getattr(getattr(engine, "llm_engine", None), "engine_core", None)
+            if core is not None:
+                core.shutdown()
+        finally:
+            if on_close is not None:
+                on_close()
+
     return ModelHandle(
         backend="vllm", name=name, lm=lm, tokenizer=getattr(lm, "tokenizer", None), model=None,
-        model_args=dict(model_args), _apply=apply, _after_edit=after_edit,
+        model_args=dict(model_args), _apply=apply, _after_edit=after_edit, _close=close,
     )
 
 

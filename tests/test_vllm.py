@@ -42,7 +42,7 @@ def vllm_smol(host, shared_data):
 
     handle = load(host, "vllm", {**SMOL, "max_model_len": 2048}, None, 8)
     yield handle
-    handle.lm.model.llm_engine.engine_core.shutdown()
+    handle.close()
 
 
 @pytest.fixture(scope="session")
