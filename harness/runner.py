@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from . import __version__, progress
 from .cache import ArtifactCache
 from .cells import OutputDir, intervention_id
@@ -201,7 +199,7 @@ class MatrixRunner:
         self.out.update_manifest(model=handle.name, model_fingerprint=handle.fingerprint, backend=handle.backend)
         baseline = handle.apply_to_model(snapshot)
         prepared: dict[str, float] = {}
-        bar = tqdm(todo, desc="cells", unit="cell", disable=not self.progress, file=sys.stderr)
+        bar = progress.bar(todo, enabled=self.progress, desc="cells", unit="cell", file=sys.stderr)
         for cell in bar:
             iv = cell.intervention
             where = f"{iv.label()} × {cell.task}"[:60]

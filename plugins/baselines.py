@@ -15,11 +15,8 @@ from typing import Any
 from tom_harness.hookspecs import hookimpl
 from tom_harness.interventions import Intervention, PromptEdit, TaskInfo
 from tom_harness.params import Param
+from tom_harness.stories import Story, add_counts, belief_chain, find_characters, ratio, stories_from_docs
 from tom_harness.traits import ASKED, STORY_UNITS
-from tom_harness.plugins.enigma.characters import find_characters
-from tom_harness.plugins.enigma.ledger import add_counts, ratio
-from tom_harness.plugins.enigma.masking import belief_chain
-from tom_harness.plugins.enigma.story import Story, stories_from_docs
 
 #: story-level prompt methods: a question asked about a narrative of discrete events
 STORY_TASK = {"narrative_in_prompt": True, "question_kind": ASKED, "unit": STORY_UNITS}

@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from tom_harness.datadir import find_dir
 from tom_harness.errors import UsageError
+from tom_harness.stories import Story, find_characters
 
 from . import prompts as P
-from .characters import find_characters
 from .rules import NONE, track
-from .story import Story
 
 if TYPE_CHECKING:  # pragma: no cover
     from tom_harness.context import RunContext
