@@ -177,7 +177,8 @@ class Items:
         return {k: (hashes[k], _mean_repeats(vs)) for k, vs in acc.items()}
 
     def answers(self, subtasks: Iterable[str] | None = None) -> dict[tuple[str, int], tuple[str, str]]:
-        """``(subtask, doc_id) -> (doc_hash, answer)`` (first repeat, first filter)."""
+        """``(subtask, doc_id) -> (doc_hash, answer)`` (first record, first filter); under
+        ``--repeats`` that record's answer is already the majority of the N (:func:`parsed_answer`)."""
         keep = set(subtasks) if subtasks is not None else None
         out: dict[tuple[str, int], tuple[str, str]] = {}
         for r in self.rows:

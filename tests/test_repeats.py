@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from tom_harness.compare import run_compare
 from tom_harness.errors import UsageError
 from tom_harness.matrix import build_spec
 from tom_harness.repeats import Repeated, RepeatEnsemble, majority
@@ -57,6 +58,13 @@ def test_repeats_mean_majority_spread_and_rerun(host, tiny_handle, tmp_path):  #
     again = _run(host, tiny_handle, tmp_path / "b", 5)
     for key, cell in cells.items():  # n/a cells (sbs needs story traits the toy tasks lack) have no results
         assert (again[key]["results"] or {}).get("results") == (cell["results"] or {}).get("results"), key
+    # compare under repeats: the majority answer and the per-item majority correctness (0/1), per item
+    frame, _ = run_compare([tmp_path / "a", tmp_path / "b"], ["none"], ["toy_sample"], tmp_path / "cmp")
+    by = {r["compared"]: r for r in frame.to_dict("records")}
+    assert set(by) == {"answer", "correct (even_majority)"}, by
+    assert by["correct (even_majority)"]["n"] == 4 and by["correct (even_majority)"]["agreement"] == 1.0
+    assert by["correct (even_majority)"]["left_mean"] == pytest.approx(res["even_majority,strict"])
+    assert by["answer"]["n"] == 4 and by["answer"]["agreement"] == 1.0
 
 
 def test_repeats_must_be_positive():
