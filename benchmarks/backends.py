@@ -106,7 +106,7 @@ def main() -> None:
         for backend, handle in handles.items():
             ppl[backend] = run_cell(host, handle, backend, "wikitext2_ppl", "none", args.ppl_docs, False, work / f"ppl_{backend}")
     if args.prepack:
-        handles["vllm"].lm.model.llm_engine.engine_core.shutdown()
+        handles["vllm"].close()  # one engine at a time (RAM)
         packed = load(host, "vllm", {**smol, "max_model_len": 2048, "cpu_prepack": True}, None, 8)
         cells["vllm_prepacked"] = run_cell(host, packed, "vllm", args.task, args.intervention, args.limit,
                                            not args.no_chat, work / "gen_packed")
