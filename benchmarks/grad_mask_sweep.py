@@ -14,8 +14,9 @@ Both ways must give the same perplexities; the script checks it and prints the t
 ``--switch`` measures only the cost of switching the model to one sweep point and back, without
 maps or evaluation, at two sizes (SmolLM2-135M and a random-init Llama about 4x larger): the
 harness's in-place edit + restore + bit-identity check (one full digest of every tensor) against
-``save_pretrained`` + ``from_pretrained`` of the edited model. The edit is O(m*N), the check and the
-reload O(N).
+``save_pretrained`` + ``from_pretrained`` of the edited model, the in-place switch both cold (each
+matrix's sums for the mean computed, as at a sweep's first point) and warm (memoised by content,
+as at later points). The warm edit is O(m*N) plus a content hash; the check and the reload O(N).
 
     HF_HUB_OFFLINE=1 TOM_HARNESS_DATA=../shared/data python benchmarks/grad_mask_sweep.py --points 5
     HF_HUB_OFFLINE=1 python benchmarks/grad_mask_sweep.py --switch
@@ -101,7 +102,7 @@ def switch_costs(model, label: str, ms: tuple[float, ...], work: Path) -> None:
 
     from tom_harness.integrity import diff_snapshots, snapshot
     from tom_harness.plugins.grad_mask.mask import k_for, random_indices
-    from tom_harness.plugins.grad_mask.perturb import PlanEntry, apply_plan, restore_saved
+    from tom_harness.plugins.grad_mask.perturb import PlanEntry, apply_plan, clear_sums_memo, restore_saved
     from tom_harness.plugins.grad_mask.targets import find_targets
 
     targets = find_targets(model)
@@ -111,10 +112,15 @@ def switch_costs(model, label: str, ms: tuple[float, ...], work: Path) -> None:
         plan = [PlanEntry(t.param, t.layer, t.role, t.shape, random_indices(k_for(m, t.numel), t.numel, 0, t.param))
                 for t in targets]
         k = sum(int(e.index.numel()) for e in plan)
-        e_w, e_c, saved = _timed(lambda: apply_plan(model, plan, "mean", 0.0)["saved"])
-        r_w, r_c, _ = _timed(lambda: restore_saved(model, saved))
-        c_w, c_c, after = _timed(lambda: snapshot(model))
-        assert diff_snapshots(before, after)["ok"], "model not restored"
+        switch = {}
+        for state in ("cold", "warm"):  # cold: the per-matrix sums are computed; warm: memoised
+            if state == "cold":
+                clear_sums_memo()
+            e_w, e_c, saved = _timed(lambda: apply_plan(model, plan, "mean", 0.0)["saved"])
+            r_w, r_c, _ = _timed(lambda: restore_saved(model, saved))
+            c_w, c_c, after = _timed(lambda: snapshot(model))
+            assert diff_snapshots(before, after)["ok"], "model not restored"
+            switch[state] = (e_w, r_w, c_w, e_w + r_w + c_w, e_c + r_c + c_c)
         out = work / "reload"
 
         def reload():
@@ -127,10 +133,10 @@ def switch_costs(model, label: str, ms: tuple[float, ...], work: Path) -> None:
         del reloaded
         gc.collect()
         shutil.rmtree(out)
-        inplace_w, inplace_c = e_w + r_w + c_w, e_c + r_c + c_c
-        print(f"{label:>22} {size:7.0f} MB m={m:<7g} k={k:<8d} edit {e_w:.3f} restore {r_w:.3f} check {c_w:.3f} "
-              f"= {inplace_w:.3f} s (CPU {inplace_c:.3f}) | save+reload {l_w:.3f} s (CPU {l_c:.3f}) | "
-              f"reload / in place {l_w / inplace_w:.1f}x")
+        for state, (e_w, r_w, c_w, inplace_w, inplace_c) in switch.items():
+            print(f"{label:>22} {size:7.0f} MB m={m:<7g} k={k:<8d} {state}: edit {e_w:.3f} restore {r_w:.3f} "
+                  f"check {c_w:.3f} = {inplace_w:.3f} s (CPU {inplace_c:.3f}) | save+reload {l_w:.3f} s "
+                  f"(CPU {l_c:.3f}) | reload / in place {l_w / inplace_w:.1f}x")
 
 
 def switch_main(ms: tuple[float, ...]) -> None:

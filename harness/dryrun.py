@@ -2,7 +2,7 @@
 
 The dry run goes through the very path a run takes: ``lm_eval.simple_evaluate`` builds each
 task's requests (few-shot, chat template, system instruction) with the run's own arguments
-(:func:`tom_harness.runner.evaluate_kwargs`), and :class:`~tom_harness.lm_wrapper.InterventionLM`
+(:func:`tom_harness.plan.evaluate_kwargs`), and :class:`~tom_harness.lm_wrapper.InterventionLM`
 splices the prompt intervention's edits into them. Only the backend is replaced, by a recorder
 that keeps each request's final context and answers with placeholders, so a dry-run prompt and
 the prompt a run sends cannot disagree.
@@ -29,8 +29,8 @@ from .context import RunContext
 from .generation import GenerationStore, ModelCaller
 from .lm_wrapper import InterventionLM
 from .matrix import MatrixSpec
+from .plan import evaluate_kwargs, expand_interventions, plan_cells, quiet_git_hash
 from .plugin_host import PluginHost
-from .runner import _quiet_git_hash, evaluate_kwargs, expand_interventions, plan_cells
 from .tasks import TaskCatalog
 
 log = logging.getLogger("tom_harness")
@@ -154,7 +154,7 @@ def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCac
 
     from .models import load
 
-    lm_eval.evaluator.get_git_commit_hash = _quiet_git_hash
+    lm_eval.evaluator.get_git_commit_hash = quiet_git_hash
     t0, c0 = time.perf_counter(), time.process_time()
     catalog = TaskCatalog.from_sources(host.task_sources, spec.include_path)
     ivs = expand_interventions(host, spec.interventions)

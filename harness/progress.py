@@ -2,11 +2,14 @@
 
 A matrix runs lm-eval once per cell, and lm-eval repeats the same progress bars and warnings every
 time: per-request bars, "Metrics were not scored on the same number of documents" on every group,
-"generation_kwargs specified through cli" on every generation task, notes about a model object
+"generation_kwargs ... specified through cli" on every generation task, notes about a model object
 passed in, chat templates, git hashes. Without ``--verbose`` (:func:`setup_terminal`):
 
-* lm-eval's per-request and per-document bars and transformers' loading bars are off; the runner's
-  one bar over the cells shows the row, the task and the requests answered so far;
+* the harness owns the terminal: every tqdm bar is off except the runner's one bar over the cells
+  (made by :func:`bar`; it shows the row, the task and the requests answered so far, and is off
+  too under ``--no_progress``). Libraries do not all offer a switch (transformers' GGUF
+  de-quantizing bar, lm-eval's per-document bar, HF ``loglikelihood_rolling``, which asks for its
+  request bar with ``disable_tqdm=False`` hard-coded), so the gate sits in tqdm itself;
 * each warning in :data:`KNOWN` is counted instead of printed, and :func:`summary` gives one line
   per kind at the end of the run; notes about what the harness itself does (:data:`SILENT`: a
   model object passed in, data options, git hashes) are dropped;
@@ -16,14 +19,18 @@ passed in, chat templates, git hashes. Without ``--verbose`` (:func:`setup_termi
 """
 from __future__ import annotations
 
+import functools
 import logging
+import re
+import threading
 from collections import Counter
+from typing import Any, Iterable
 
-#: message fragment -> why the harness can leave it out
+#: message pattern (a regular expression, searched) -> why the harness can leave it out
 KNOWN: dict[str, str] = {
     "Metrics were not scored on the same number of documents": "a group's subtasks differ in size "
     "under --limit; group means are unweighted (weight_by_size: false)",
-    "generation_kwargs specified through cli": "--gen_kwargs overrides the task's own; the cell records them",
+    "generation_kwargs.* specified through cli": "--gen_kwargs overrides the task's own; the cell records them",
     "chat template": "the harness warns once per run when a chat template is unused",
     "Overwriting default num_fewshot": "the matrix spec records num_fewshot",
 }
@@ -38,6 +45,8 @@ SILENT = (
 )
 _state = {"verbose": True}
 _counts: Counter = Counter()
+_PATTERNS = {key: re.compile(key) for key in KNOWN}
+_own = threading.local()  # set while :func:`bar` builds the harness's own bar
 
 
 class KnownNoise(logging.Filter):
@@ -51,8 +60,8 @@ class KnownNoise(logging.Filter):
         message = record.getMessage()
         if any(fragment in message for fragment in SILENT):
             return False
-        for fragment in KNOWN:
-            if fragment in message:
+        for fragment, pattern in _PATTERNS.items():
+            if pattern.search(message):
                 _counts[fragment] += 1
                 record._tom_harness_dropped = True
                 return False
@@ -68,40 +77,40 @@ def setup_terminal(verbose: bool) -> None:
     for handler in logging.getLogger().handlers:
         if _FILTER not in handler.filters:
             handler.addFilter(_FILTER)
-    if verbose:
+    _gate_bars()
+
+
+def _gate_bars() -> None:
+    """Wrap ``tqdm.__init__`` (once) so that, unless verbose, every bar not made by :func:`bar` is
+    built disabled. A disabled bar still iterates; it only prints nothing."""
+    from tqdm import std
+
+    if getattr(std.tqdm.__init__, "_tom_harness_gate", False):
         return
+    original = std.tqdm.__init__
+
+    @functools.wraps(original)
+    def gated(self, *args: Any, **kwargs: Any) -> None:
+        if not _state["verbose"] and not getattr(_own, "active", False):
+            if len(args) > 10:  # ``disable`` is tqdm's 11th positional parameter
+                args = args[:10] + (True,) + args[11:]
+            else:
+                kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    gated._tom_harness_gate = True  # type: ignore[attr-defined]
+    std.tqdm.__init__ = gated
+
+
+def bar(iterable: Iterable, *, enabled: bool, **kwargs: Any):
+    """The harness's one bar (over the cells): shown when ``enabled``, even in quiet mode."""
+    from tqdm.auto import tqdm
+
+    _own.active = True
     try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        import datasets
-
-        datasets.disable_progress_bars()
-    except (ImportError, AttributeError):  # pragma: no cover
-        pass
-    _silence_document_bar()
-
-
-def _silence_document_bar() -> None:
-    """lm-eval's per-document bar while building requests has no off switch: give its module a
-    tqdm that is off unless verbose."""
-    import functools
-
-    import lm_eval.api.task as task_mod
-    from tqdm import tqdm
-
-    if not getattr(task_mod.tqdm, "_tom_harness_quiet", False):
-        quiet = functools.partial(_maybe_tqdm, tqdm)
-        quiet._tom_harness_quiet = True  # type: ignore[attr-defined]
-        task_mod.tqdm = quiet
-
-
-def _maybe_tqdm(tqdm_cls, *args, **kwargs):
-    kwargs.setdefault("disable", not _state["verbose"])
-    return tqdm_cls(*args, **kwargs)
+        return tqdm(iterable, disable=not enabled, **kwargs)
+    finally:
+        _own.active = False
 
 
 def quiet() -> bool:
@@ -111,6 +120,7 @@ def quiet() -> bool:
 
 def summary() -> list[str]:
     """One line per kind of warning left out since the last call (and forget them)."""
-    lines = [f"lm-eval said {n}x: '{frag}...' ({KNOWN[frag]}; --verbose shows each)" for frag, n in _counts.items()]
+    lines = [f"lm-eval said {n}x: '{frag.replace('.*', ' ...')}...' ({KNOWN[frag]}; --verbose shows each)"
+             for frag, n in _counts.items()]
     _counts.clear()
     return lines

@@ -1,5 +1,9 @@
 """The matrix runner: load the model once, then for each intervention prepare, and for each task
-apply -> evaluate -> undo -> verify -> write the cell. Reruns skip finished cells."""
+apply -> evaluate -> undo -> verify -> write the cell. Reruns skip finished cells.
+
+What runs is planned in :mod:`plan` (rows, cells, shard, lm-eval arguments); what a cell file says
+is :mod:`cell_record`. This module is the loop and the one-cell evaluation between them.
+"""
 from __future__ import annotations
 
 import logging
@@ -9,37 +13,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
-from . import __version__, progress
+from . import progress
 from .cache import ArtifactCache
-from .cells import OutputDir, intervention_id
+from .cell_record import cell_dict, na_reason, version_info
+from .cells import OutputDir
 from .context import ModelHandle, RunContext
-from .errors import UsageError
 from .generation import GenerationStore, ModelCaller
 from .guard import blame, loading_model
 from .integrity import snapshot
-from .interventions import Intervention
 from .items import items_path, write_items
 from .lm_wrapper import InterventionLM
 from .locks import locked
 from .matrix import MatrixSpec
-from .params import DEFAULT_MAX_ROWS, MAX_ROWS
+from .params import DEFAULT_MAX_ROWS
+from .plan import Cell, evaluate_kwargs, expand_interventions, parse_shard, plan_cells, quiet_git_hash
 from .plugin_host import PluginHost
 from .repeats import RepeatingTaskManager, summarise
 from .stack import is_checked
 from .tasks import TaskCatalog
 from .verify import applied
 
+__all__ = ["Cell", "MatrixRunner", "RunSummary", "evaluate_kwargs", "expand_interventions", "plan_cells"]
 log = logging.getLogger("tom_harness")
-
-
-@dataclass
-class Cell:
-    intervention: Intervention
-    iv_id: str
-    task: str
-    row: int = 0  # position of the intervention row in the matrix (table order)
 
 
 @dataclass
@@ -48,78 +43,6 @@ class RunSummary:
     ran: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     not_applicable: list[tuple[str, str]] = field(default_factory=list)
-
-
-def expand_interventions(host: PluginHost, specs: list[str], max_rows: int = DEFAULT_MAX_ROWS) -> list[Intervention]:
-    """All rows of the matrix, in order, duplicates dropped (with a note); at most ``max_rows``."""
-    rows: list[Intervention] = []
-    seen: set[str] = set()
-    token = MAX_ROWS.set(max_rows)
-    try:
-        for text in specs:
-            for iv in host.build_interventions(text):
-                if iv.label() in seen:
-                    log.warning("--interventions: row %s appears more than once; it runs once", iv.label())
-                    continue
-                seen.add(iv.label())
-                rows.append(iv)
-                if len(rows) > max_rows:
-                    raise UsageError(f"--interventions: the matrix has more than {max_rows} rows; "
-                                     f"narrow it, or raise the cap with --max_rows")
-    finally:
-        MAX_ROWS.reset(token)
-    return rows
-
-
-def evaluate_kwargs(spec: MatrixSpec) -> dict[str, Any]:
-    """The ``simple_evaluate`` arguments that shape a cell's requests (shared with the dry run,
-    ``tom-harness prompts``, so both build the same prompts)."""
-    return dict(
-        limit=spec.limit, num_fewshot=spec.num_fewshot, batch_size=spec.batch_size, device=spec.device,
-        gen_kwargs=spec.gen_kwargs or None, apply_chat_template=spec.apply_chat_template,
-        system_instruction=spec.system_instruction, random_seed=spec.seed, numpy_random_seed=spec.seed,
-        torch_random_seed=spec.seed, fewshot_random_seed=spec.seed,
-    )
-
-
-def parse_shard(text: str | None) -> tuple[int, int]:
-    if not text:
-        return (1, 1)
-    try:
-        k, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise UsageError(f"--shard: expected K/N (e.g. 2/4), got {text!r}") from None
-    if not 1 <= k <= n:
-        raise UsageError(f"--shard: K must be between 1 and N, got {text!r}")
-    return k, n
-
-
-def plan_cells(ivs: list[Intervention], tasks: list[str], shard: tuple[int, int]) -> list[Cell]:
-    k, n = shard
-    cells = [Cell(iv, intervention_id(iv.label()), t, row) for row, iv in enumerate(ivs) for t in tasks]
-    return [c for i, c in enumerate(cells) if i % n == k - 1]
-
-
-def _quiet_git_hash() -> str | None:
-    """lm-eval records the git hash of the working directory and lets git print 'fatal: not a
-    git repository' on every cell outside one; same value, without the noise."""
-    import subprocess
-
-    try:
-        return subprocess.check_output(["git", "describe", "--always"], stderr=subprocess.DEVNULL).strip().decode()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def _version_info() -> dict[str, str]:
-    import lm_eval
-    import torch
-    import transformers
-
-    return {
-        "tom_harness": __version__, "lm_eval": lm_eval.__version__ if hasattr(lm_eval, "__version__") else "",
-        "torch": torch.__version__, "transformers": transformers.__version__, "python": sys.version.split()[0],
-    }
 
 
 class MatrixRunner:
@@ -159,7 +82,7 @@ class MatrixRunner:
 
     def _run(self) -> RunSummary:
         cells = self.prepare_plan()
-        self.out.claim(self.spec.to_dict(), self.spec.fingerprint(), {"versions": _version_info()}, self.overwrite)
+        self.out.claim(self.spec.to_dict(), self.spec.fingerprint(), {"versions": version_info()}, self.overwrite)
         summary = RunSummary(self.out.root)
         todo: list[Cell] = []
         for c in cells:
@@ -201,7 +124,7 @@ class MatrixRunner:
         self.out.update_manifest(model=handle.name, model_fingerprint=handle.fingerprint, backend=handle.backend)
         baseline = handle.apply_to_model(snapshot)
         prepared: dict[str, float] = {}
-        bar = tqdm(todo, desc="cells", unit="cell", disable=not self.progress, file=sys.stderr)
+        bar = progress.bar(todo, enabled=self.progress, desc="cells", unit="cell", file=sys.stderr)
         for cell in bar:
             iv = cell.intervention
             where = f"{iv.label()} × {cell.task}"[:60]
@@ -237,7 +160,7 @@ class MatrixRunner:
         import lm_eval
         import lm_eval.evaluator
 
-        lm_eval.evaluator.get_git_commit_hash = _quiet_git_hash
+        lm_eval.evaluator.get_git_commit_hash = quiet_git_hash
 
         iv, handle = cell.intervention, ctx.handle
         caller = ctx.caller
@@ -307,30 +230,9 @@ class MatrixRunner:
             handle.lm._max_length = pinned[0]
 
     def _cell_dict(self, cell: Cell, status: str, results: dict | None, meta: dict) -> dict:
-        iv = cell.intervention
-        info = self.catalog.info(cell.task)
-        return {
-            "schema": 1,
-            "status": status,
-            "model": self.handle.name if self.handle else str(self.spec.model_args.get("pretrained")),
-            "model_fingerprint": self.handle.fingerprint if self.handle else None,
-            "intervention": {
-                "name": iv.name, "label": iv.label(), "group_label": iv.group_label(), "id": cell.iv_id,
-                "kind": iv.kind, "params": iv.values, "replicate_params": iv.replicate_params(), "row": cell.row,
-            },
-            "task": cell.task,
-            "family": info.family,
-            "headline_metric": self.catalog.metadata(cell.task).get("headline"),
-            "protocol": self.catalog.metadata(cell.task).get("protocol"),  # generation protocol: default | paper
-            "subtasks": list(info.subtasks),
-            "limit": self.spec.limit,
-            "results": results,
-            "metadata": meta,
-            "written": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
+        return cell_dict(cell, status, results, meta, spec=self.spec, catalog=self.catalog, handle=self.handle)
 
     def _write_na(self, cell: Cell, reason: str | None = None) -> None:
-        iv, info = cell.intervention, self.catalog.info(cell.task)
         if reason is None:
-            reason = iv.na_reason(info) if hasattr(iv, "na_reason") else f"{iv.name} does not apply to {info.family}"
+            reason = na_reason(cell.intervention, self.catalog.info(cell.task))
         self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": reason}))

@@ -15,8 +15,8 @@ from tom_harness.task_yamls import TASK_DIR
 from tom_harness.tasks import info_from_yaml
 from tom_harness.plugins.enigma import Enigma
 from tom_harness.plugins.enigma.injection import inject, state_sentence
-from tom_harness.plugins.enigma.masking import belief_chain, group_events, mask
-from tom_harness.plugins.enigma.story import docs_from_file, split_events
+from tom_harness.plugins.enigma.masking import group_events, mask
+from tom_harness.stories import belief_chain, docs_from_file, split_events
 
 
 @pytest.fixture()

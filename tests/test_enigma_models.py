@@ -10,7 +10,7 @@ from tom_harness.plugins.enigma import Enigma
 from tom_harness.plugins.enigma import prompts as P
 from tom_harness.plugins.enigma.kb import PromptedKB, TrainedKB
 from tom_harness.plugins.enigma.pipeline import Pipeline
-from tom_harness.plugins.enigma.story import docs_from_file, stories_from_docs
+from tom_harness.stories import docs_from_file, stories_from_docs
 
 STORY = "4391668758"  # ToMi seed 12: 10 events, characters Isabella, Hunter, Mason
 

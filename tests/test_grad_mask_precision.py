@@ -64,3 +64,19 @@ def test_document_of_exactly_seqlen_tokens_takes_start_zero():
         expected.append(ids[start:start + 4])
     assert got == expected
     assert [1, 2, 3, 4] in got  # document 0 drawn, whole
+
+
+def test_matrix_sums_memo_is_keyed_by_content():
+    """The memo returns exactly the direct sums, and an edited matrix (same shape) misses."""
+    from tom_harness.plugins.grad_mask.perturb import _SUMS, clear_sums_memo, matrix_sums
+
+    clear_sums_memo()
+    torch.manual_seed(0)
+    w = torch.randn(3000)
+    direct = (w.sum(dtype=torch.float64), float(w.abs().sum(dtype=torch.float32)))
+    first, again = matrix_sums(w[1000:2000]), matrix_sums(w[1000:2000].clone())
+    assert len(_SUMS) == 1 and again[0] is first[0]
+    assert matrix_sums(w)[0].item() == direct[0].item() and matrix_sums(w)[1] == direct[1]
+    w[1500] += 1.0
+    edited = matrix_sums(w[1000:2000])
+    assert edited[0].item() != first[0].item() and len(_SUMS) == 3

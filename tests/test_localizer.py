@@ -7,6 +7,7 @@ import torch
 from scipy import stats as sps
 from torch import nn
 
+from tom_harness.activations import block_hidden, decoder_blocks, extract
 from tom_harness.cache import clear_memory
 from tom_harness.errors import UsageError
 from tom_harness.integrity import diff_snapshots, snapshot
@@ -14,8 +15,7 @@ from tom_harness.params import expand
 from tom_harness.plugins.localizer import LocalizerIntervention, lesion, tmap as tmap_mod
 from tom_harness.plugins.localizer.select import select_units, unit_count
 from tom_harness.plugins.localizer.stats import benjamini_hochberg, welch_t
-from tom_harness.plugins.localizer.stimuli import load_stimuli
-from tom_harness.plugins.localizer.units import block_hidden, decoder_blocks, extract
+from tom_harness.stimuli import load_stimuli
 
 TEXTS = [
     "Sally puts the marble in the basket and leaves the room.",

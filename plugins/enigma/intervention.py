@@ -7,15 +7,14 @@ from typing import Any
 from tom_harness.datadir import find_dir, roots
 from tom_harness.interventions import Intervention, PromptEdit, TaskInfo
 from tom_harness.params import Param
+from tom_harness.stories import Story, add_counts, belief_chain, ratio, stories_from_docs
 from tom_harness.traits import ASKED, STORY_UNITS, mismatch
 
 from .injection import inject, state_sentence
-from .ledger import add_counts, ratio
 from .kb import NKB_CHOICES, CacheKB, KnowledgeBase, make_kb
-from .masking import belief_chain, group_events, kept_events, mask
+from .masking import group_events, kept_events, mask
 from .pipeline import Pipeline
 from .render import framed, perspective, render
-from .story import Story, stories_from_docs
 
 #: the published EnigmaToM outputs, one folder per data-directory dataset
 CACHE_DIR = "enigma_cache"

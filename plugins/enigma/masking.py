@@ -20,7 +20,8 @@ Quirks of the original, reproduced with ``faithful=True`` and fixed otherwise:
 * a room name occurring inside another word moved an event to that room ("hall" in "hallway");
   fixed: whole-word match;
 * the chain was read from the whole question, so FANToM's "Information: <fact>" line made the
-  people named in the fact believers; fixed: only the question's last line is read.
+  people named in the fact believers; fixed: only the question's last line is read (the chain
+  itself is :func:`tom_harness.stories.belief_chain`, shared with the prompting baselines).
 """
 from __future__ import annotations
 
@@ -90,22 +91,6 @@ def _faithful_groups(texts: list[str], event_rooms: list[str | None],
                     groups[other].append(i)
                     groups[room].remove(i)
     return groups
-
-
-def belief_chain(question: str, characters: list[str], faithful: bool) -> list[str]:
-    """Characters named in the question, in order of first mention (outer believer first).
-
-    Faithful: the original's tokens, ``lower()`` with every ",", "." and "'s" deleted, over the
-    whole question; fixed: the question's last line, tokens stripped of punctuation."""
-    if faithful:
-        toks = [t.lower().replace(",", "").replace(".", "").replace("'s", "") for t in question.split()]
-    else:
-        toks = []
-        for tok in question.strip().splitlines()[-1].lower().split() if question.strip() else []:
-            tok = tok.strip(",.?!;:\"'()")
-            toks.append(tok[:-2] if tok.endswith("'s") else tok)
-    found = [(toks.index(c.lower()), c) for c in characters if c.lower() in toks]
-    return [c for _, c in sorted(found, key=lambda x: x[0])]
 
 
 def witnessed(vec: list[str], room: str, implicit: bool) -> set[int]:

@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from tom_harness.cache import content_key
+from tom_harness.stories import Story
 
 from .kb import KnowledgeBase
 from .rules import reduce_question
-from .story import Story
 
 if TYPE_CHECKING:  # pragma: no cover
     from tom_harness.context import RunContext

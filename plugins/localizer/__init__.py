@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from tom_harness.activations import POOLINGS
 from tom_harness.hookspecs import hookimpl
 from tom_harness.interventions import Intervention
 from tom_harness.params import Param
+from tom_harness.stimuli import NETWORKS, WORDINGS
 
 from . import lesion
 from .report import export_tmap, write_reports
 from .select import RANDOM_POOLS, SELECTIONS, select_units, unit_count
 from .stats import STATS
-from .stimuli import NETWORKS, WORDINGS
 from .tmap import PAPERS, localize, resolve_settings
-from .units import POOLINGS
 
 if TYPE_CHECKING:  # pragma: no cover
     from tom_harness.context import RunContext

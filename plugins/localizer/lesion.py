@@ -13,8 +13,7 @@ import torch
 from torch import nn
 
 from tom_harness import surgery
-
-from .units import decoder_blocks
+from tom_harness.activations import decoder_blocks
 
 
 def _writer(selected: torch.Tensor, values: torch.Tensor):

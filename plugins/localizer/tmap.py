@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from tom_harness.activations import Activations, extract
 from tom_harness.cache import content_key
 from tom_harness.errors import UsageError
+from tom_harness.stimuli import Stimuli, load_stimuli
 from tom_harness.vllm_backend import hf_twin
 
 from .stats import benjamini_hochberg, welch_t
-from .stimuli import Stimuli, load_stimuli
-from .units import Activations, extract
 
 if TYPE_CHECKING:  # pragma: no cover
     from tom_harness.context import RunContext

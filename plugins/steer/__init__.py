@@ -19,8 +19,8 @@ from tom_harness.errors import UsageError
 from tom_harness.hookspecs import hookimpl
 from tom_harness.interventions import Intervention, TaskInfo
 from tom_harness.params import Param
-from tom_harness.plugins.localizer.stimuli import NETWORKS
-from tom_harness.plugins.localizer.units import POOLINGS, decoder_blocks
+from tom_harness.activations import POOLINGS, decoder_blocks
+from tom_harness.stimuli import NETWORKS
 
 from . import hooks
 from .export import steer_config, write_steer_file

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from tom_harness.errors import UsageError
-from tom_harness.plugins.localizer.units import decoder_blocks
+from tom_harness.activations import decoder_blocks
 
 
 def hookpoints(model: nn.Module) -> list[str]:

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from tom_harness import surgery
-from tom_harness.plugins.localizer import lesion
-from tom_harness.plugins.localizer.units import block_hidden, decoder_blocks, replace_hidden
+from tom_harness.activations import decoder_blocks
+from tom_harness.surgery import block_hidden, replace_hidden
 
 ACTIONS = ("add", "clamp")
 POSITIONS = ("all", "generated")
@@ -57,7 +57,7 @@ def install(model: nn.Module, token: str, vectors: dict[int, torch.Tensor], alph
     """Hook the blocks in ``vectors`` (layer -> [hidden]); returns the number of hooks.
 
     The handles are parked on the model under ``token`` by the core model-surgery module
-    (``surgery.keep``), so one ``lesion.uninstall`` (``surgery.release``) removes them."""
+    (``surgery.keep``), so one ``surgery.release`` removes them."""
     blocks = decoder_blocks(model)
     handles = [blocks[layer].register_forward_hook(_hook(steer_fn(v, alpha, action), positions))
                for layer, v in sorted(vectors.items())]
@@ -80,4 +80,4 @@ class Uninstall:
         self.token = token
 
     def __call__(self, model: nn.Module) -> int:
-        return lesion.uninstall(model, self.token)
+        return surgery.release(model, self.token)

@@ -1,11 +1,12 @@
 """Who the characters of a story are: speakers for dialogues, named entities for stories.
 
-The paper runs ``dslim/bert-large-NER`` over the sentences. That model is used here when it (or
+EnigmaToM runs ``dslim/bert-large-NER`` over the sentences. That model is used here when it (or
 another token-classification model given by ``ner_model``) loads from the local Hugging Face
 cache; otherwise a rule-based recogniser runs offline. The rule: a capitalised word is a name
-unless it is a function word ("The", "A", "He", ...), wherever it stands in the sentence. On the templated ToMi/HiToM stories this finds every character (the
-only capitalised words are names and sentence-initial determiners). Names that are substrings of
-other names are dropped, as in the original.
+unless it is a function word ("The", "A", "He", ...), wherever it stands in the sentence. On the
+templated ToMi/HiToM stories this finds every character (the only capitalised words are names
+and sentence-initial determiners). Names that are substrings of other names are dropped, as in
+EnigmaToM's code.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tom_harness.cache import remember
 
 from .story import Story
 
-log = logging.getLogger("tom_harness.enigma")
+log = logging.getLogger("tom_harness.stories")
 
 _WORD = re.compile(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
 _FUNCTION_WORDS = {
@@ -60,7 +61,7 @@ def drop_substrings(names: list[str]) -> list[str]:
 
 def _load_ner(model: str) -> Callable | None:
     """The NER pipeline, loaded once per process (the cache's memory tier), or None."""
-    return remember("enigma_ner", model, lambda: _build_ner(model), pin=True).value
+    return remember("story_ner", model, lambda: _build_ner(model), pin=True).value
 
 
 def _build_ner(model: str) -> Callable | None:

@@ -1,6 +1,8 @@
-"""Residual-stream units: every hidden dimension of every decoder block's output.
+"""Pooled residual-stream activations of a list of texts: one vector per text and decoder block.
 
-The decoder blocks and the residual stream after each come from ``tom_harness.surgery`` (any
+The localizer contrasts them to find ToM-selective units (a unit is one hidden dimension of one
+block's output); ``steer`` contrasts them to build steering vectors. Both plugins read them from
+here, the core, rather than one from the other. The decoder blocks and the residual stream after each come from ``tom_harness.surgery`` (any
 causal LM; tuple or bare-tensor block outputs), and activations are pooled inside the stream hook,
 so a batch never keeps more than one layer's full hidden states.
 Batches are right-padded: under causal attention a real token never sees a pad that comes after
@@ -25,11 +27,11 @@ POOLINGS = ("mean", "mean_nofirst", "last")
 
 # -- finding the blocks ---------------------------------------------------------------------------
 def decoder_blocks(model: nn.Module) -> list[nn.Module]:
-    """The decoder blocks of ``model`` (``tom_harness.surgery``), as a localizer error if none."""
+    """The decoder blocks of ``model`` (``tom_harness.surgery``), as a usage error if none."""
     try:
         return surgery.decoder_blocks(model)
     except ValueError:
-        raise UsageError(f"localizer: found no decoder block list in {type(model).__name__}") from None
+        raise UsageError(f"found no decoder block list in {type(model).__name__} (tom_harness.surgery knows the HF and vLLM layouts)") from None
 
 
 # -- extraction ------------------------------------------------------------------------------------
@@ -54,7 +56,7 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_tokens: int | None = None
         kwargs = {"truncation": True, "max_length": max_tokens} if max_tokens else {}
         ids = list(tokenizer(text, add_special_tokens=True, **kwargs)["input_ids"])
         if not ids:
-            raise UsageError(f"localizer: stimulus {text[:40]!r} tokenizes to nothing")
+            raise UsageError(f"stimulus {text[:40]!r} tokenizes to nothing")
         out.append(ids)
     return out
 
@@ -119,9 +121,9 @@ def extract(
     Stimuli are sorted by length so batches carry little padding; results come back in input order.
     """
     if pooling not in POOLINGS:
-        raise UsageError(f"localizer: parameter 'pooling': expected one of {'|'.join(POOLINGS)}, got {pooling!r}")
+        raise UsageError(f"parameter 'pooling': expected one of {'|'.join(POOLINGS)}, got {pooling!r}")
     if batch_size < 1:
-        raise UsageError(f"localizer: parameter 'batch_size': must be >= 1, got {batch_size}")
+        raise UsageError(f"parameter 'batch_size': must be >= 1, got {batch_size}")
     blocks = decoder_blocks(model)
     ids = tokenize(tokenizer, texts, max_tokens)
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
@@ -147,7 +149,7 @@ def extract(
             except _Stop:
                 pass
             if len(pooler.pooled) != len(blocks):
-                raise RuntimeError(f"localizer: {len(pooler.pooled)} of {len(blocks)} block hooks ran")
+                raise RuntimeError(f"activations: {len(pooler.pooled)} of {len(blocks)} block hooks ran")
             stacked = torch.stack(pooler.pooled, 1)  # [B, L, H]
             means = torch.stack(pooler.means, 1)
             for row, i in enumerate(chunk):

@@ -1,4 +1,4 @@
-"""Per-cell call bookkeeping for prompt interventions.
+"""Per-cell call bookkeeping for prompt interventions (calls per story, per question).
 
 A cell on a task group (e.g. five seed subtasks) calls ``edit_prompts`` once per
 subtask, so counts are added up over the cell and ratios recomputed, never overwritten; the

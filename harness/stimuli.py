@@ -1,5 +1,8 @@
 """Localizer stimuli: a positive and a negative condition per network, formatted as the papers do.
 
+In the core because two plugins contrast them: ``localizer`` (selective units) and ``steer``
+(steering vectors, ``contrast=tom`` etc.).
+
 Files come from the data directory (``<data>/localizer/...``) through
 :func:`tom_harness.datadir.data_file`, so a missing file names the fetch command. The
 multiple-demand set is generated here with a seed, as in both source repositories.

@@ -1,7 +1,8 @@
-"""Stories as EnigmaToM sees them: a list of events (one per sentence or dialogue line).
+"""A story as prompt methods see it: a list of events (one per sentence or dialogue line).
 
-lm-eval gives one document per question; the pipeline works per story (the paper queries the
-knowledge base once per story, not once per question), so documents are grouped here.
+lm-eval gives one document per question; story-level methods work per story (EnigmaToM queries
+its knowledge base once per story, SimToM takes a perspective once per story and character), so
+documents are grouped here, by the doc contract's ``dataset``, ``story_id`` and ``narrative``.
 """
 from __future__ import annotations
 

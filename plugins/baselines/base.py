@@ -1,0 +1,66 @@
+"""What every prompting baseline shares: the traits it needs, the documents grouped into stories
+with each question's belief chain (:mod:`tom_harness.stories`), and counted preparatory calls.
+
+Each baseline's own preparatory model calls (perspective taking, perception lists, world-state
+descriptions, timelines) go through ``ctx.caller`` (batched, cached on disk, counted); the answer
+itself is the task's own call on the edited prompt. Every cell records ``calls_per_story``
+(preparatory calls) and ``calls_per_question`` (preparatory calls spread over the questions, plus
+the task's one answer call) in its metadata.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from tom_harness.interventions import Intervention, TaskInfo
+from tom_harness.params import Param
+from tom_harness.stories import Story, add_counts, belief_chain, find_characters, ratio, stories_from_docs
+from tom_harness.traits import ASKED, STORY_UNITS
+
+#: story-level prompt methods: a question asked about a narrative of discrete events
+STORY_TASK = {"narrative_in_prompt": True, "question_kind": ASKED, "unit": STORY_UNITS}
+FAITHFUL = Param("faithful", "bool", False, "reproduce the original implementation's quirks")
+
+
+def asks_reduced(task: TaskInfo) -> bool:
+    """Where faithful SimToM asked the reduced question: free-form questions on event stories."""
+    return task.trait("unit") == "event" and task.trait("question_kind") == "free"
+
+
+def is_dialogue(task: TaskInfo) -> bool:
+    return task.trait("unit") == "utterance"
+
+
+def numbered(events: list[str]) -> str:
+    return "\n".join(f"{i + 1}: {e}" for i, e in enumerate(events))
+
+
+class PromptBaseline(Intervention):
+    """Shared bookkeeping: story grouping, belief chains, counted model calls."""
+
+    kind = "prompts"
+    requires = STORY_TASK
+    max_prep_toks = 256
+
+    def apply(self, ctx) -> None:
+        self.metadata = {}  # a new cell: counts start again
+
+    def _start(self, docs: list[dict], task: TaskInfo, ctx) -> tuple[list[Story], list[int], list[list[str]]]:
+        self._calls = 0
+        self._before = (ctx.caller.stats.calls, ctx.caller.stats.generated_tokens)
+        stories, owner = stories_from_docs(docs, is_dialogue(task))
+        chars = [find_characters(s)[0] for s in stories]
+        faithful = bool(self.values.get("faithful", False))
+        chains = [belief_chain(str(d.get("question", "")), chars[si], faithful) for d, si in zip(docs, owner)]
+        return stories, owner, chains
+
+    def _ask(self, ctx, prompts: list[Any], max_gen_toks: int | None = None) -> list[str]:
+        self._calls += len(prompts)
+        return ctx.caller.generate(prompts, max_gen_toks=max_gen_toks or self.max_prep_toks) if prompts else []
+
+    def _finish(self, ctx, n_stories: int, n_questions: int, **extra: Any) -> None:
+        m = self.metadata
+        add_counts(m, stories=n_stories, questions=n_questions, prep_calls=self._calls,
+                   new_model_calls=ctx.caller.stats.calls - self._before[0],
+                   new_generated_tokens=ctx.caller.stats.generated_tokens - self._before[1], **extra)
+        m["calls_per_story"] = ratio(m, "prep_calls", "stories")
+        m["calls_per_question"] = ratio(m, "prep_calls", "questions") + 1
