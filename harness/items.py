@@ -150,7 +150,10 @@ class Items:
         return list(dict.fromkeys(r["subtask"] for r in self.rows))
 
     def aggregation(self, subtask: str, metric: str) -> str | None:
-        spec = (self.metrics.get(subtask) or {}).get(metric)
+        """lm-eval's aggregation name; ``<m>_majority`` (added by --repeats, so absent from the
+        task's metric list) is aggregated like ``<m>``, which gives it a paired test too."""
+        specs = self.metrics.get(subtask) or {}
+        spec = specs.get(metric) or (specs.get(metric[: -len("_majority")]) if metric.endswith("_majority") else None)
         return spec["aggregation"] if spec else None
 
     def values(self, metric: str, filt: str = "none", subtasks: Iterable[str] | None = None) -> dict[tuple[str, int], tuple[str, Any]]:

@@ -7,6 +7,7 @@ import pytest
 
 from tom_harness.compare import run_compare
 from tom_harness.errors import UsageError
+from tom_harness.items import items_path, read_items
 from tom_harness.matrix import build_spec
 from tom_harness.repeats import Repeated, RepeatEnsemble, majority
 from tom_harness.runner import MatrixRunner
@@ -65,6 +66,9 @@ def test_repeats_mean_majority_spread_and_rerun(host, tiny_handle, tmp_path):  #
     assert by["correct (even_majority)"]["n"] == 4 and by["correct (even_majority)"]["agreement"] == 1.0
     assert by["correct (even_majority)"]["left_mean"] == pytest.approx(res["even_majority,strict"])
     assert by["answer"]["n"] == 4 and by["answer"]["agreement"] == 1.0
+    # the majority is aggregated like its metric (so the leaderboard gives it a paired test)
+    items = read_items(items_path(tmp_path / "a/cells/none/toy_sample.json"))
+    assert items.aggregation("toy_sample", "even_majority") == "mean" and items.aggregation("toy_sample", "odd_majority") is None
 
 
 def test_repeats_must_be_positive():
