@@ -73,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--dest", help="where to write the tables (default: the first directory)")
     table.add_argument("--force", action="store_true", help="merge output directories even if their matrices differ")
 
-    cmp_ = sub.add_parser("compare", help="per-item agreement (%% agreement, Cohen's kappa) between two rows or two runs")
+    cmp_ = sub.add_parser("compare", help="per-item agreement (%% agreement, Cohen's kappa) between two rows or two runs",
+                          description="Per-item agreement on the parsed answer and on correctness. Under --repeats an "
+                          "item's answer is its most frequent parsed answer (ties: the earliest repeat's) and its "
+                          "correctness is the majority of its repeats (<metric>_majority).")
     cmp_.add_argument("output_dirs", nargs="+", metavar="OUT_DIR", help="one run (with two --rows) or two runs (same rows)")
     cmp_.add_argument("--rows", nargs="+", help="row labels, e.g. none sbs (two runs: default every shared row)")
     cmp_.add_argument("--tasks", nargs="+", help="tasks to compare (default: every task both sides ran)")

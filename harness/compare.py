@@ -5,7 +5,13 @@ Two rows of one run (``compare OUT --rows none sbs``), or the same rows of two r
 al.'s "46 % alignment"). For every task both sides ran, items are matched by (subtask, doc id)
 with the same document hash, then compared on the parsed answer (k x k table) and on correctness
 in the task's headline metric (2 x 2): % agreement, Cohen's kappa with its 95 % CI, and for
-correctness the exact McNemar p-value. Writes ``compare.csv`` (summary), ``compare_tables.csv``
+correctness the exact McNemar p-value.
+
+Under ``--repeats N`` an item has N answers, so one is chosen per item: the answer is the most
+frequent parsed answer of the N (ties: the one that came first), and correctness is the per-item
+majority ``<metric>_majority`` (right when more than half of the repeats are), because the
+per-item mean (e.g. 0.67) is not a 0/1 label kappa can use. The summary names the key it read.
+ Writes ``compare.csv`` (summary), ``compare_tables.csv``
 (every table, long form) and ``compare.md``.
 """
 from __future__ import annotations
@@ -85,13 +91,30 @@ def _matched(left: dict, right: dict) -> list[tuple]:
     return sorted(k for k in set(left) & set(right) if left[k][0] == right[k][0])
 
 
+def _filter(side: Side) -> str:
+    """The filter compared: ``none`` if the task has it, else its first (lm-eval's order)."""
+    filters = list(dict.fromkeys(r.get("filter", "none") for r in side.items.rows))
+    return "none" if "none" in filters or not filters else filters[0]
+
+
+def binary_key(side: Side, metric: str) -> str | None:
+    """The per-item 0/1 key for ``metric``: itself, or under --repeats ``<metric>_majority``."""
+    if not all(side.items.aggregation(s, metric) == "mean" for s in side.items.subtasks()):
+        return None
+    for key in (metric, f"{metric}_majority"):
+        vals = [v for _, v in side.items.values(key, _filter(side)).values()]
+        if vals and stats.is_binary(vals):
+            return key
+    return None
+
+
 def correctness_metric(side: Side) -> str | None:
-    """The task's headline metric if it is a per-item 0/1 mean, else the first such of HEADLINE_ORDER."""
-    for metric in [side.cell.get("headline_metric"), *HEADLINE_ORDER]:
-        if metric and all(side.items.aggregation(s, metric) == "mean" for s in side.items.subtasks()):
-            vals = [v for _, v in side.items.values(metric).values()]
-            if vals and stats.is_binary(vals):
-                return metric
+    """The task's headline metric if it is a per-item 0/1 mean, else the first such of
+    HEADLINE_ORDER, else of the task's own metric list (a task that names no headline)."""
+    own = [m for sub in side.items.subtasks() for m in side.items.metrics.get(sub) or {}]
+    for metric in dict.fromkeys([side.cell.get("headline_metric"), *HEADLINE_ORDER, *own]):
+        if metric and binary_key(side, metric):
+            return metric
     return None
 
 
@@ -106,16 +129,18 @@ def compare_task(task: str, left: Side, right: Side) -> tuple[list[dict], list[d
         summary.append({**base, "compared": "answer", **stats.agreement(lv, rv)})
         tables += _long(base, "answer", lv, rv)
     metric = correctness_metric(left)
-    if metric:
-        lc, rc = left.items.values(metric), right.items.values(metric)
+    lkey, rkey = (binary_key(left, metric), binary_key(right, metric)) if metric else (None, None)
+    if lkey and rkey:
+        lc, rc = left.items.values(lkey, _filter(left)), right.items.values(rkey, _filter(right))
         keys = _matched(lc, rc)
         lv, rv = [int(lc[k][1]) for k in keys], [int(rc[k][1]) for k in keys]
         if keys:
-            row = {**base, "compared": f"correct ({metric})", **stats.agreement([str(v) for v in lv], [str(v) for v in rv])}
+            label = f"correct ({lkey})" if lkey == rkey else f"correct ({lkey} vs {rkey})"
+            row = {**base, "compared": label, **stats.agreement([str(v) for v in lv], [str(v) for v in rv])}
             row["left_mean"], row["right_mean"] = sum(lv) / len(lv), sum(rv) / len(rv)
             row["mcnemar_p"] = stats.mcnemar_exact(lv, rv)
             summary.append(row)
-            tables += _long(base, f"correct ({metric})", [str(v) for v in lv], [str(v) for v in rv])
+            tables += _long(base, label, [str(v) for v in lv], [str(v) for v in rv])
     return summary, tables
 
 

@@ -150,7 +150,10 @@ class Items:
         return list(dict.fromkeys(r["subtask"] for r in self.rows))
 
     def aggregation(self, subtask: str, metric: str) -> str | None:
-        spec = (self.metrics.get(subtask) or {}).get(metric)
+        """lm-eval's aggregation name; ``<m>_majority`` (added by --repeats, so absent from the
+        task's metric list) is aggregated like ``<m>``, which gives it a paired test too."""
+        specs = self.metrics.get(subtask) or {}
+        spec = specs.get(metric) or (specs.get(metric[: -len("_majority")]) if metric.endswith("_majority") else None)
         return spec["aggregation"] if spec else None
 
     def values(self, metric: str, filt: str = "none", subtasks: Iterable[str] | None = None) -> dict[tuple[str, int], tuple[str, Any]]:
@@ -177,7 +180,8 @@ class Items:
         return {k: (hashes[k], _mean_repeats(vs)) for k, vs in acc.items()}
 
     def answers(self, subtasks: Iterable[str] | None = None) -> dict[tuple[str, int], tuple[str, str]]:
-        """``(subtask, doc_id) -> (doc_hash, answer)`` (first repeat, first filter)."""
+        """``(subtask, doc_id) -> (doc_hash, answer)`` (first record, first filter); under
+        ``--repeats`` that record's answer is already the majority of the N (:func:`parsed_answer`)."""
         keep = set(subtasks) if subtasks is not None else None
         out: dict[tuple[str, int], tuple[str, str]] = {}
         for r in self.rows:

@@ -5,7 +5,9 @@ import json
 
 import pytest
 
+from tom_harness.compare import run_compare
 from tom_harness.errors import UsageError
+from tom_harness.items import items_path, read_items
 from tom_harness.matrix import build_spec
 from tom_harness.repeats import Repeated, RepeatEnsemble, majority
 from tom_harness.runner import MatrixRunner
@@ -57,6 +59,16 @@ def test_repeats_mean_majority_spread_and_rerun(host, tiny_handle, tmp_path):  #
     again = _run(host, tiny_handle, tmp_path / "b", 5)
     for key, cell in cells.items():  # n/a cells (sbs needs story traits the toy tasks lack) have no results
         assert (again[key]["results"] or {}).get("results") == (cell["results"] or {}).get("results"), key
+    # compare under repeats: the majority answer and the per-item majority correctness (0/1), per item
+    frame, _ = run_compare([tmp_path / "a", tmp_path / "b"], ["none"], ["toy_sample"], tmp_path / "cmp")
+    by = {r["compared"]: r for r in frame.to_dict("records")}
+    assert set(by) == {"answer", "correct (even_majority)"}, by
+    assert by["correct (even_majority)"]["n"] == 4 and by["correct (even_majority)"]["agreement"] == 1.0
+    assert by["correct (even_majority)"]["left_mean"] == pytest.approx(res["even_majority,strict"])
+    assert by["answer"]["n"] == 4 and by["answer"]["agreement"] == 1.0
+    # the majority is aggregated like its metric (so the leaderboard gives it a paired test)
+    items = read_items(items_path(tmp_path / "a/cells/none/toy_sample.json"))
+    assert items.aggregation("toy_sample", "even_majority") == "mean" and items.aggregation("toy_sample", "odd_majority") is None
 
 
 def test_repeats_must_be_positive():
