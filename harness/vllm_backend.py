@@ -9,7 +9,7 @@ What it takes care of, so a run on vLLM behaves like one on HF:
   installed file is edited, and nothing else in the process sees a different answer.
 * **GGUF checkpoints** (the ``smollm2-135m`` alias): dequantised once into an HF folder in the
   artifact cache, keyed by the GGUF file's sha256 (``<cache>/vllm_hf/<sha>/``), so vLLM and the
-  HF twin below read the same float weights.
+  HF twin (both in ``vllm_checkpoints.py``) read the same float weights.
 * **Dense weights on CPU.** vLLM's CPU backend prepacks every linear weight for oneDNN and leaves
   an empty ``.weight``; weight edits, the restore check and the model fingerprint need the dense
   weights. Unless ``cpu_prepack=true``, the engine is started with ``TOM_HARNESS_VLLM_DENSE=1``,
@@ -37,15 +37,13 @@ import importlib.util
 import logging
 import os
 import pickle
-import shutil
 import sys
-from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from .cache import remember
 from .context import ModelHandle
 from .errors import UsageError
+from .vllm_checkpoints import dequantised_folder, hf_twin  # noqa: F401  (hf_twin: older import path)
 from .vllm_plugin import ENV_DENSE
 
 log = logging.getLogger("tom_harness")
@@ -96,35 +94,6 @@ def lm_eval_vllm_class() -> type:
         module.version = _version(module.version)
         module.version._tom_harness = True
     return module.VLLM
-
-
-# -- checkpoints ------------------------------------------------------------------------------------
-def dequantised_folder(folder: str, gguf_file: str, dtype: str = "float32") -> Path:
-    """An HF folder with the GGUF's weights dequantised to ``dtype``, made once per GGUF file."""
-    from .cache import default_cache_root, file_sha256
-
-    gguf = Path(os.path.expanduser(folder)) / gguf_file
-    out = default_cache_root() / "vllm_hf" / f"{file_sha256(gguf)[:24]}-{dtype}"
-    if (out / "config.json").exists():
-        return out
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    log.info("vllm: dequantising %s once into %s", gguf, out)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=getattr(torch, dtype))
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model.hf_quantizer = None  # the weights are plain floats now; GGUF models refuse to save otherwise
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    try:
-        tmp.rename(out)
-    except OSError:  # another process finished first
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
 
 
 def _on_cpu() -> bool:
@@ -281,31 +250,3 @@ def handle_for_vllm(lm: Any, name: str, model_args: dict, on_close: Callable[[],
         backend="vllm", name=name, lm=lm, tokenizer=getattr(lm, "tokenizer", None), model=None,
         model_args=dict(model_args), _apply=apply, _after_edit=after_edit, _close=close,
     )
-
-
-# -- the HF twin ------------------------------------------------------------------------------------
-def _twin(pretrained: str, gguf_file: str | None, dtype: str | None) -> Any:
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    from .models import _dtype
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-    model = AutoModelForCausalLM.from_pretrained(pretrained, dtype=_dtype(dtype), **kwargs)
-    return model.to(device).eval()
-
-
-def hf_twin(handle: ModelHandle) -> Any:
-    """An in-process transformers copy of the handle's checkpoint, loaded once per process.
-
-    vLLM modules cannot be differentiated through and take no plain ``input_ids`` batch, so
-    squared-gradient maps (grad_mask) and localizer activations are computed on this copy; their
-    results are cached by the vLLM model's fingerprint like any artifact.
-    """
-    if handle.model is not None:
-        return handle.model
-    args = handle.model_args
-    log.warning("loading an HF copy of %s in-process (maps and activations for the vLLM run)", args.get("pretrained"))
-    spec = (str(args["pretrained"]), args.get("gguf_file"), args.get("dtype"))
-    return remember("hf_twin", repr(spec), lambda: _twin(*spec), pin=True).value  # once per process

@@ -232,6 +232,6 @@ def target_model(ctx: Any) -> torch.nn.Module:
 def maps_model(ctx: Any) -> torch.nn.Module:
     """The HF model gradients are taken on: the model itself, or for vLLM (whose modules cannot be
     differentiated through) the in-process HF twin of the same checkpoint, loaded once."""
-    from tom_harness.vllm_backend import hf_twin
+    from tom_harness.vllm_checkpoints import hf_twin
 
     return hf_twin(ctx.handle)

@@ -18,7 +18,7 @@ from tom_harness.activations import Activations, extract
 from tom_harness.cache import content_key
 from tom_harness.errors import UsageError
 from tom_harness.stimuli import Stimuli, load_stimuli
-from tom_harness.vllm_backend import hf_twin
+from tom_harness.vllm_checkpoints import hf_twin
 
 from .stats import benjamini_hochberg, welch_t
 
