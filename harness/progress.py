@@ -33,6 +33,8 @@ KNOWN: dict[str, str] = {
     "generation_kwargs.* specified through cli": "--gen_kwargs overrides the task's own; the cell records them",
     "chat template": "the harness warns once per run when a chat template is unused",
     "Overwriting default num_fewshot": "the matrix spec records num_fewshot",
+    "no values found for metric": "a group metric none of its subtasks produced (under --limit some "
+    "question types are not reached); the cell lists the metrics it has",
 }
 #: notes about what the harness itself does: dropped without a summary
 SILENT = (

@@ -38,3 +38,14 @@ def test_verbose_shows_everything(quiet_logs):
     progress.setup_terminal(True)
     logging.getLogger("lm_eval.evaluator").warning("Metrics were not scored on the same number of documents")
     assert len(quiet_logs.records) == 1 and progress.summary() == [] and not progress.quiet()
+
+
+def test_group_metrics_missing_under_limit_are_summarised(quiet_logs):
+    """BigToM --limit 4 reaches one question type, and lm-eval warns once per absent group metric
+    (30 lines for bigtom); the quiet terminal shows one summary line instead."""
+    group_log = logging.getLogger("lm_eval.api.group")
+    for q in ("acc_true_belief", "acc_false_belief", "acc_false_control"):
+        group_log.warning("Group 'bigtom': no values found for metric '%s,none' across any tasks.", q)
+    assert quiet_logs.records == []
+    (line,) = progress.summary()
+    assert "3x" in line and "no values found for metric" in line
