@@ -202,32 +202,12 @@ class _Pickled:
         return pickle.dumps(self.fn(model))
 
 
-def _quiet_bars(engine: Any) -> None:
-    """Turn off vLLM's own "Rendering prompts" / "Processed prompts" bars unless verbose: lm-eval
-    asks for them whenever batch_size is ``auto`` (our default), and the runner's cell bar is the
-    one progress view."""
-    generate = getattr(engine, "generate", None)
-    if generate is None or getattr(generate, "_tom_harness_quiet", False):
-        return
-
-    def quiet_generate(*args: Any, **kwargs: Any) -> Any:
-        from . import progress
-
-        if progress.quiet():
-            kwargs["use_tqdm"] = False
-        return generate(*args, **kwargs)
-
-    quiet_generate._tom_harness_quiet = True  # type: ignore[attr-defined]
-    engine.generate = quiet_generate
-
-
 def handle_for_vllm(lm: Any, name: str, model_args: dict, on_close: Callable[[], Any] | None = None) -> ModelHandle:
     """Wrap an lm-eval VLLM object (or a test double with the same surface) in a ModelHandle.
 
     ``on_close`` runs after the engine is shut down (``start`` passes the end of its serialization
     scope)."""
     engine = lm.model
-    _quiet_bars(engine)
 
     def apply(fn):
         return [pickle.loads(r) for r in engine.apply_model(_Pickled(fn))]

@@ -114,31 +114,6 @@ def test_insecure_serialization_lasts_exactly_the_engine_lifetime(monkeypatch, t
     assert seen["at_shutdown"] == "1" and key not in os.environ
 
 
-def test_vllm_own_bars_are_off_unless_verbose(tiny_handle):
-    """lm-eval asks vLLM for its bars when batch_size is auto; the runner's bar is the only view."""
-    from tom_harness import progress
-
-    calls = []
-
-    class Engine(FakeEngine):
-        def generate(self, prompts, sampling_params=None, use_tqdm=True, lora_request=None):
-            calls.append(use_tqdm)
-            return []
-
-    engine = Engine(tiny_handle.model)
-    handle_for_vllm(FakeVLLM(tiny_handle.lm, engine), "fake-vllm", {"pretrained": "x"})
-    handle_for_vllm(FakeVLLM(tiny_handle.lm, engine), "fake-vllm", {"pretrained": "x"})  # wraps once
-    before = progress._state["verbose"]
-    try:
-        progress._state["verbose"] = False
-        engine.generate([], sampling_params=None, use_tqdm=True)
-        progress._state["verbose"] = True
-        engine.generate([], sampling_params=None, use_tqdm=True)
-    finally:
-        progress._state["verbose"] = before
-    assert calls == [False, True]
-
-
 def test_engine_spawn_env_is_quiet_scoped_and_yields_to_the_user(monkeypatch):
     import tom_harness.vllm_backend as vb
 
