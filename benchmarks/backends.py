@@ -51,8 +51,8 @@ def timed(fn):
 
 
 def run_cell(host, handle, backend: str, task: str, iv: str, limit: int, chat: bool, out: Path) -> dict:
-    from tom_harness.matrix import MatrixSpec
-    from tom_harness.runner import MatrixRunner
+    from tom_harness.spec.matrix import MatrixSpec
+    from tom_harness.run.runner import MatrixRunner
 
     spec = MatrixSpec(model=backend, model_args={"pretrained": "smollm2-135m"}, tasks=[task], interventions=[iv],
                       limit=limit, batch_size=8, apply_chat_template=chat)
@@ -63,7 +63,7 @@ def run_cell(host, handle, backend: str, task: str, iv: str, limit: int, chat: b
 
 
 def switch(handle, plan) -> dict:
-    from tom_harness.integrity import snapshot
+    from tom_harness.model.snapshot import snapshot
     from tom_harness.plugins.grad_mask.perturb import apply_plan, restore_saved
 
     e_w, e_c, res = timed(lambda: handle.apply_to_model(functools.partial(apply_plan, plan=plan, perturb="mean", scale=0.0)))
@@ -83,8 +83,8 @@ def main() -> None:
     ap.add_argument("--prepack", action="store_true", help="also a vLLM engine with prepacked (oneDNN) weights")
     args = ap.parse_args()
 
-    from tom_harness.models import load
-    from tom_harness.plugin_host import load_host
+    from tom_harness.backends.loading import load
+    from tom_harness.host.plugin_host import load_host
     from tom_harness.plugins.grad_mask.mask import k_for, random_indices
     from tom_harness.plugins.grad_mask.perturb import PlanEntry
     from tom_harness.plugins.grad_mask.targets import find_targets

@@ -21,7 +21,7 @@ from pathlib import Path
 from tom_harness.plugins.enigma.kb import CacheKB
 from tom_harness.plugins.enigma.masking import _faithful_groups, kept_events, mask
 from tom_harness.plugins.enigma.pipeline import Pipeline
-from tom_harness.stories import belief_chain, docs_from_file, stories_from_docs
+from tom_harness.data.stories import belief_chain, docs_from_file, stories_from_docs
 
 DATA = Path(os.environ.get("TOM_HARNESS_DATA", "../shared/data"))
 

@@ -60,7 +60,7 @@ def reset_peak_rss() -> bool:
 
 
 def eval_windows(tokenizer, n: int, seqlen: int) -> list[torch.Tensor]:
-    from tom_harness.datadir import data_file
+    from tom_harness.data.roots import data_file
 
     text = data_file("wikitext2", "test.txt").read_text(encoding="utf-8")
     ids = tokenizer(text[: 200_000], add_special_tokens=False)["input_ids"]
@@ -100,7 +100,7 @@ def switch_costs(model, label: str, ms: tuple[float, ...], work: Path) -> None:
     """Edit + restore + check vs save + reload, one sweep point each, on ``model``."""
     from transformers import AutoModelForCausalLM
 
-    from tom_harness.integrity import diff_snapshots, snapshot
+    from tom_harness.model.snapshot import diff_snapshots, snapshot
     from tom_harness.plugins.grad_mask.mask import k_for, random_indices
     from tom_harness.plugins.grad_mask.perturb import PlanEntry, apply_plan, clear_sums_memo, restore_saved
     from tom_harness.plugins.grad_mask.targets import find_targets
@@ -142,7 +142,7 @@ def switch_costs(model, label: str, ms: tuple[float, ...], work: Path) -> None:
 def switch_main(ms: tuple[float, ...]) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from tom_harness.models import load_hf, smollm2_resolve
+    from tom_harness.backends.loading import load_hf, smollm2_resolve
 
     work = Path(tempfile.mkdtemp(prefix="gm_switch_"))
     try:
@@ -175,10 +175,10 @@ def main() -> None:
 
     from transformers import AutoModelForCausalLM
 
-    from tom_harness.cache import ArtifactCache
-    from tom_harness.context import RunContext
-    from tom_harness.integrity import diff_snapshots, snapshot
-    from tom_harness.models import load_hf, smollm2_resolve
+    from tom_harness.cache.artifacts import ArtifactCache
+    from tom_harness.api.context import RunContext
+    from tom_harness.model.snapshot import diff_snapshots, snapshot
+    from tom_harness.backends.loading import load_hf, smollm2_resolve
     from tom_harness.plugins.grad_mask.intervention import GradMask
     from tom_harness.plugins.grad_mask.perturb import apply_plan, restore_saved
 

@@ -21,12 +21,12 @@ import functools  # noqa: E402
 
 import torch  # noqa: E402
 
-from tom_harness.activations import extract  # noqa: E402
-from tom_harness.cache import ArtifactCache, clear_memory  # noqa: E402
-from tom_harness.context import RunContext  # noqa: E402
-from tom_harness.models import load_hf, smollm2_resolve  # noqa: E402
+from tom_harness.model.activations import extract  # noqa: E402
+from tom_harness.cache.artifacts import ArtifactCache, clear_memory  # noqa: E402
+from tom_harness.api.context import RunContext  # noqa: E402
+from tom_harness.backends.loading import load_hf, smollm2_resolve  # noqa: E402
 from tom_harness.plugins.localizer import LocalizerIntervention  # noqa: E402
-from tom_harness.stimuli import load_stimuli  # noqa: E402
+from tom_harness.data.stimuli import load_stimuli  # noqa: E402
 
 
 print = functools.partial(print, flush=True)  # noqa: A001 - progress shows up when piped

@@ -15,8 +15,8 @@ import time
 
 import torch
 
-from tom_harness.integrity import diff_snapshots, snapshot
-from tom_harness.models import load_hf, smollm2_resolve
+from tom_harness.model.snapshot import diff_snapshots, snapshot
+from tom_harness.backends.loading import load_hf, smollm2_resolve
 
 
 def main() -> None:

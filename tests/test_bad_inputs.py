@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tom_harness.cli import main
+from tom_harness.cli.main import main
 from tests.test_runner import TOY_TASKS
 
 RUN = ["run", "--tasks", "toy_mc", "--include_path", "{toy}", "--output_path", "{out}", "--no_progress"]
@@ -312,13 +312,13 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
 
 
 def test_a_limit_fraction_below_one_is_lm_evals_fraction():
-    from tom_harness.validate import check_limit
+    from tom_harness.spec.option_checks import check_limit
 
     assert check_limit("0.25") == 0.25 and check_limit("3") == 3 and check_limit(2.0) == 2
 
 
 def test_typed_model_args_reach_backends_as_numbers():
-    from tom_harness.matrix import build_spec
+    from tom_harness.spec.matrix import build_spec
 
     spec = build_spec({}, {"model_args": "pretrained=smollm2-135m,max_length=512,revision=123,trust_remote_code=True",
                            "tasks": "toy_mc"})
@@ -326,9 +326,9 @@ def test_typed_model_args_reach_backends_as_numbers():
 
 
 def test_duplicate_tasks_and_rows_run_once_with_a_note(caplog):
-    from tom_harness.matrix import build_spec
-    from tom_harness.plugin_host import get_host
-    from tom_harness.runner import expand_interventions
+    from tom_harness.spec.matrix import build_spec
+    from tom_harness.host.plugin_host import get_host
+    from tom_harness.run.runner import expand_interventions
 
     spec = build_spec({}, {"tasks": "toy_mc,toy_gen,toy_mc"})
     assert spec.tasks == ["toy_mc", "toy_gen"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from tom_harness.task_yamls import TASK_DIR
-from tom_harness.tasks import info_from_yaml
+from tom_harness.lmeval.tasks import info_from_yaml
 from tom_harness.plugins.baselines import DWM, CoT, PerceptToM, SimToM, TimeToM
-from tom_harness.stories import docs_from_file
+from tom_harness.data.stories import docs_from_file
 
 # ToMi seed 12: 4391668758 (Isabella, Hunter, Mason; 2 questions), 5277587161 (1 question,
 # second order: Emily -> Abigail)

@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 
-from tom_harness.cache import ArtifactCache, MemoryTier, clear_memory, remember
-from tom_harness.hookspecs import hookimpl
-from tom_harness.interventions import Intervention
-from tom_harness.params import Param
-from tom_harness.plugin_host import load_host, recollect
+from tom_harness.cache.artifacts import ArtifactCache, MemoryTier, clear_memory, remember
+from tom_harness.api.hookspecs import hookimpl
+from tom_harness.api.intervention import Intervention
+from tom_harness.api.params import Param
+from tom_harness.host.plugin_host import load_host, recollect
 from tests.test_runner import make_runner, toy_data  # noqa: F401  (fixture)
 
 
@@ -96,7 +96,7 @@ def test_memory_bound_from_the_environment(monkeypatch):
     monkeypatch.setenv("TOM_HARNESS_CACHE_MEMORY", "0.5")
     assert MemoryTier().max_bytes == 1 << 29
     monkeypatch.setenv("TOM_HARNESS_CACHE_MEMORY", "lots")
-    from tom_harness.errors import UsageError
+    from tom_harness.api.errors import UsageError
 
     with pytest.raises(UsageError, match="TOM_HARNESS_CACHE_MEMORY"):
         MemoryTier().max_bytes

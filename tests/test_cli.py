@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tom_harness.cli import main
+from tom_harness.cli.main import main
 from tests.test_runner import TOY_TASKS
 
 

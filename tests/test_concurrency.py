@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tom_harness.cache import ArtifactCache
-from tom_harness.locks import locked
+from tom_harness.cache.artifacts import ArtifactCache
+from tom_harness.run.locks import locked
 
 CTX = mp.get_context("fork")
 

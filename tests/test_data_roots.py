@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tom_harness import datasets as ds
-from tom_harness.datadir import data_dir, data_file, roots, set_data_dir
-from tom_harness.errors import DataMissingError
+from tom_harness.data import registry as ds
+from tom_harness.data.roots import data_dir, data_file, roots, set_data_dir
+from tom_harness.api.errors import DataMissingError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,13 +69,13 @@ def test_registry_is_package_data():
     assert ds.REGISTRY_FILE.name == "datasets.json" and ds.REGISTRY_FILE.is_file()
     cfg = configparser.ConfigParser()
     cfg.read(REPO / "setup.cfg")
-    assert "datasets.json" in cfg["options.package_data"]["tom_harness"]
+    assert "datasets.json" in cfg["options.package_data"]["tom_harness.data"]
     tomi = ds.DATASETS["tomi"]
     assert tomi.upstream("tomi_seed12.json").endswith("/data/tom_datasets/tomi/tomi_reduced_q_seed%5B12%5D.json")
     assert tomi.upstream("tomi_full.json").endswith("/tomi/tomi.json")
     assert ds.DATASETS["enigma_cache"].upstream("tomi/seed12/rooms.json") is None
     assert all(len(sha) == 64 and size > 0 for info in ds.DATASETS.values() for size, sha in info.files.values())
-    assert sum(1 for line in (REPO / "harness" / "datasets.py").read_text().splitlines()) < 300
+    assert sum(1 for line in (REPO / "harness" / "data" / "registry.py").read_text().splitlines()) < 300
 
 
 def test_status_finds_each_dataset_in_its_root(shared_data, tmp_path, monkeypatch):

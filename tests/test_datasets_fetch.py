@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tom_harness import datasets as ds
-from tom_harness.errors import DataMissingError, UsageError
+from tom_harness.data import registry as ds
+from tom_harness.api.errors import DataMissingError, UsageError
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

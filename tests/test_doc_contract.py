@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from tom_harness.doc_contract import STORY_FIELDS, DocContractError, problems, validate
-from tom_harness.errors import UsageError
-from tom_harness.tasks import TaskCatalog
+from tom_harness.api.doc_contract import STORY_FIELDS, DocContractError, problems, validate
+from tom_harness.api.errors import UsageError
+from tom_harness.lmeval.tasks import TaskCatalog
 
 GOOD = {"narrative": "Ann put the ball in the box.", "question": "Where is the ball?", "story_id": "s1",
         "q_index": 0, "dataset": "toy", "seed": -1, "reduced_question": None, "answer": "box",

@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-from tom_harness.cli import main
+from tom_harness.cli.main import main
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "tasks.md"
 BLOCK = re.compile(r'^```(\w+) title="([^"]+)"\n(.*?)^```$', re.M | re.S)

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from tom_harness.dryrun import dry_run
-from tom_harness.matrix import build_spec
-from tom_harness.plugin_host import load_host
-from tom_harness.runner import MatrixRunner
-from tom_harness.cells import intervention_id
+from tom_harness.run.dryrun import dry_run
+from tom_harness.spec.matrix import build_spec
+from tom_harness.host.plugin_host import load_host
+from tom_harness.run.runner import MatrixRunner
+from tom_harness.results.outdir import intervention_id
 
 ROWS = ["none", "sbs", "enigma:nkb=cache,faithful=true"]
 
@@ -29,7 +29,7 @@ def test_dry_run_prompts_equal_what_the_run_sends(tiny_model_dir, tiny_handle, s
     spec = build_spec({}, {"model_args": f"pretrained={tiny_model_dir}", "tasks": "tomi_seed12",
                            "interventions": ROWS, "limit": 3, "gen_kwargs": "max_gen_toks=2",
                            "apply_chat_template": chat})
-    from tom_harness.cache import ArtifactCache
+    from tom_harness.cache.artifacts import ArtifactCache
 
     summary = dry_run(spec, host, tmp_path / "P", ArtifactCache(tmp_path / "cache"))
     assert summary["model_loaded"] is False and summary["model_calls"] == 0
@@ -53,7 +53,7 @@ def test_dry_run_prompts_equal_what_the_run_sends(tiny_model_dir, tiny_handle, s
 def test_dry_run_loads_the_model_only_for_model_calls(tiny_model_dir, shared_data, tmp_path):
     """simtom asks the model for each character's perspective: the dry run loads the weights,
     makes those calls through the cached caller, and a second dry run finds them cached."""
-    from tom_harness.cache import ArtifactCache
+    from tom_harness.cache.artifacts import ArtifactCache
 
     host = load_host()
     spec = build_spec({}, {"model_args": f"pretrained={tiny_model_dir}", "tasks": "tomi_seed12",

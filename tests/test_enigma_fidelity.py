@@ -9,14 +9,14 @@ import types
 
 import pytest
 
-from tom_harness.cache import ArtifactCache
-from tom_harness.generation import CallStats
+from tom_harness.cache.artifacts import ArtifactCache
+from tom_harness.backends.caller import CallStats
 from tom_harness.task_yamls import TASK_DIR
-from tom_harness.tasks import info_from_yaml
+from tom_harness.lmeval.tasks import info_from_yaml
 from tom_harness.plugins.enigma import Enigma
 from tom_harness.plugins.enigma.injection import inject, state_sentence
 from tom_harness.plugins.enigma.masking import group_events, mask
-from tom_harness.stories import belief_chain, docs_from_file, split_events
+from tom_harness.data.stories import belief_chain, docs_from_file, split_events
 
 
 @pytest.fixture()
@@ -193,8 +193,8 @@ def _object_event_indices(events: list[str]) -> list[int]:
 
 @pytest.mark.parametrize("kind,n", [("tomi", 60), ("hitom", 25)])
 def test_rules_masking_matches_generator_simulator(fake_ctx, kind, n):
-    generators = pytest.importorskip("tom_harness.generators")
-    from tom_harness.generators.simulator import simulate
+    generators = pytest.importorskip("tom_harness.data.generators")
+    from tom_harness.data.generators.simulator import simulate
 
     stories = generators.tomi_stories(n, seed=3) if kind == "tomi" else generators.hitom_stories(n, seed=3)
     docs = []

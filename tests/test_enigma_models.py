@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from tom_harness.errors import UsageError
+from tom_harness.api.errors import UsageError
 from tom_harness.task_yamls import TASK_DIR
-from tom_harness.tasks import info_from_yaml
+from tom_harness.lmeval.tasks import info_from_yaml
 from tom_harness.plugins.enigma import Enigma
 from tom_harness.plugins.enigma import prompts as P
 from tom_harness.plugins.enigma.kb import PromptedKB, TrainedKB
 from tom_harness.plugins.enigma.pipeline import Pipeline
-from tom_harness.stories import docs_from_file, stories_from_docs
+from tom_harness.data.stories import docs_from_file, stories_from_docs
 
 STORY = "4391668758"  # ToMi seed 12: 10 events, characters Isabella, Hunter, Mason
 

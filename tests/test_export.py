@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from tom_harness.cli import main
-from tom_harness.matrix import build_spec
-from tom_harness.runner import MatrixRunner
+from tom_harness.cli.main import main
+from tom_harness.spec.matrix import build_spec
+from tom_harness.run.runner import MatrixRunner
 from tests.test_runner import TOY_TASKS, host, toy_data  # noqa: F401  (fixtures)
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tom_harness.errors import UsageError
-from tom_harness.generators import answer, hitom_stories, tomi_stories
+from tom_harness.api.errors import UsageError
+from tom_harness.data.generators import answer, hitom_stories, tomi_stories
 
 
 def _disagreements(data: dict) -> list:

@@ -5,10 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from tom_harness.cache import ArtifactCache, clear_memory
-from tom_harness.context import RunContext
-from tom_harness.errors import UsageError
-from tom_harness.integrity import diff_snapshots, snapshot
+from tom_harness.cache.artifacts import ArtifactCache, clear_memory
+from tom_harness.api.context import RunContext
+from tom_harness.api.errors import UsageError
+from tom_harness.model.snapshot import diff_snapshots, snapshot
 from tom_harness.plugins.grad_mask.intervention import GradMask, build_plan, resolve_generic
 from tom_harness.plugins.grad_mask.mask import k_for, random_indices, select
 from tom_harness.plugins.grad_mask.perturb import apply_plan, restore_saved

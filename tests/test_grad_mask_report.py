@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tom_harness.cells import intervention_id
-from tom_harness.leaderboard import build_table
+from tom_harness.results.outdir import intervention_id
+from tom_harness.results.leaderboard import build_table
 from tom_harness.plugins.grad_mask.intervention import GradMask
 from tom_harness.plugins.grad_mask.report import module_tables, sweep_points, write_reports
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tom_harness.cells import OutputDir
-from tom_harness.cli import main
-from tom_harness.errors import RestoreError
-from tom_harness.hookspecs import hookimpl
-from tom_harness.interventions import Intervention, PromptEdit
-from tom_harness.plugin_host import recollect
+from tom_harness.results.outdir import OutputDir
+from tom_harness.cli.main import main
+from tom_harness.api.errors import RestoreError
+from tom_harness.api.hookspecs import hookimpl
+from tom_harness.api.intervention import Intervention, PromptEdit
+from tom_harness.host.plugin_host import recollect
 from tests.test_runner import TOY_TASKS, host, make_runner, toy_data  # noqa: F401 (fixtures)
 
 
@@ -96,7 +96,7 @@ def test_a_task_name_cannot_write_outside_the_output_dir(host, tiny_handle, tmp_
 
 @pytest.mark.parametrize("name", ["../x", "../../../etc/passwd", "/abs/path", "..", ".hidden", "a/b", "a\\b", ""])
 def test_safe_names_are_one_component_inside_the_folder(name, tmp_path):
-    from tom_harness.cells import safe_name
+    from tom_harness.results.outdir import safe_name
 
     safe = safe_name(name)
     assert "/" not in safe and "\\" not in safe and not safe.startswith(".") and safe
@@ -161,7 +161,7 @@ def test_a_prompts_plugin_that_edits_weights_fails_loudly(hostile_host, tiny_han
 
 
 def test_remove_runs_when_apply_raises_and_the_model_is_verified(hostile_host, tiny_handle, tmp_path):
-    from tom_harness.errors import PluginError
+    from tom_harness.api.errors import PluginError
 
     before = _weight(tiny_handle.model).data[0, 0].item()
     with pytest.raises(PluginError, match="hostile-plugin.*ValueError: boom half-way"):
@@ -193,7 +193,7 @@ def test_overwrite_clears_every_file_the_previous_matrix_wrote(tmp_path):
 
 
 def test_a_garbage_generation_cache_is_moved_aside(tmp_path, caplog):
-    from tom_harness.generation import GenerationStore
+    from tom_harness.backends.caller import GenerationStore
 
     path = tmp_path / "generations.sqlite"
     path.write_bytes(b"this is not sqlite" * 100)
@@ -212,9 +212,10 @@ def _copy_tomi(shared_data: Path, dest: Path) -> Path:
 
 
 def test_an_edited_seed_file_is_reported_not_scored(shared_data, tmp_path, monkeypatch):
-    from tom_harness import datacheck, datasets
-    from tom_harness.datadir import data_file
-    from tom_harness.errors import DataMissingError
+    from tom_harness.data import checksums as datacheck
+    from tom_harness.data import registry as datasets
+    from tom_harness.data.roots import data_file
+    from tom_harness.api.errors import DataMissingError
 
     monkeypatch.setenv("TOM_HARNESS_CACHE", str(tmp_path / "cache"))
     root = _copy_tomi(shared_data, tmp_path / "data")
@@ -250,8 +251,8 @@ def test_data_list_says_ok_only_after_a_real_check(shared_data, tmp_path, monkey
 
 
 def test_a_download_stops_at_the_registry_size(tmp_path):
-    from tom_harness.datasets import DATASETS, fetch_file
-    from tom_harness.errors import DataMissingError
+    from tom_harness.data.registry import DATASETS, fetch_file
+    from tom_harness.api.errors import DataMissingError
 
     info = DATASETS["tomi"]
     size, _ = info.files["tomi_seed12.json"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tom_harness import hookspecs
+from tom_harness.api import hookspecs
 
 REPO = Path(__file__).resolve().parents[1]
 API = (REPO / "docs" / "api.md").read_text()

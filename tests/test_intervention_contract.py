@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import pytest
 
-from tom_harness.errors import UsageError
-from tom_harness.integrity import diff_snapshots, snapshot
-from tom_harness.interventions import TaskInfo
-from tom_harness.params import format_value
-from tom_harness.plugin_host import load_host
+from tom_harness.api.errors import UsageError
+from tom_harness.model.snapshot import diff_snapshots, snapshot
+from tom_harness.api.intervention import TaskInfo
+from tom_harness.api.params import format_value
+from tom_harness.host.plugin_host import load_host
 from tom_harness.task_yamls import TASK_DIR
-from tom_harness.tasks import info_from_yaml
-from tom_harness.verify import check_restored
+from tom_harness.lmeval.tasks import info_from_yaml
+from tom_harness.run.restore_check import check_restored
 
 HOST = load_host()
 NAMES = sorted(HOST.interventions)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tom_harness import hookspecs
-from tom_harness.leaderboard import build_table, headline, to_html
+from tom_harness.api import hookspecs
+from tom_harness.results.leaderboard import build_table, headline, to_html
 from tom_harness.plugins.benchmarks import plot_accuracy_by_order
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -7,15 +7,15 @@ import torch
 from scipy import stats as sps
 from torch import nn
 
-from tom_harness.activations import block_hidden, decoder_blocks, extract
-from tom_harness.cache import clear_memory
-from tom_harness.errors import UsageError
-from tom_harness.integrity import diff_snapshots, snapshot
-from tom_harness.params import expand
+from tom_harness.model.activations import block_hidden, decoder_blocks, extract
+from tom_harness.cache.artifacts import clear_memory
+from tom_harness.api.errors import UsageError
+from tom_harness.model.snapshot import diff_snapshots, snapshot
+from tom_harness.api.params import expand
 from tom_harness.plugins.localizer import LocalizerIntervention, lesion, tmap as tmap_mod
 from tom_harness.plugins.localizer.select import select_units, unit_count
 from tom_harness.plugins.localizer.stats import benjamini_hochberg, welch_t
-from tom_harness.stimuli import load_stimuli
+from tom_harness.data.stimuli import load_stimuli
 
 TEXTS = [
     "Sally puts the marble in the basket and leaves the room.",
@@ -328,7 +328,7 @@ def test_vllm_like_handle_localizes_on_an_hf_twin(run_ctx, tmp_path):
     checkpoint (issue 13; this used to be refused), and gets the in-process t-map exactly."""
     from dataclasses import replace
 
-    from tom_harness.cache import ArtifactCache
+    from tom_harness.cache.artifacts import ArtifactCache
 
     clear_memory()
     direct = _make()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tom_harness.errors import UsageError
-from tom_harness.stimuli import load_stimuli, paper_question
+from tom_harness.api.errors import UsageError
+from tom_harness.data.stimuli import load_stimuli, paper_question
 
 INSTRUCTION = ("In this experiment, you will read a series of sentences and then answer True/False "
                "questions about them. Press button 1 to answer 'true' and button 2 to answer 'false'.")

@@ -1,8 +1,8 @@
 """Spec grammar: parsing, typing, ranges and the errors users see."""
 import pytest
 
-from tom_harness.errors import UsageError
-from tom_harness.params import Param, expand, parse_spec
+from tom_harness.api.errors import UsageError
+from tom_harness.api.params import Param, expand, parse_spec
 
 PARAMS = (
     Param("m", "float", 1e-5, minimum=0),
@@ -55,7 +55,7 @@ def test_semicolon_separator_for_model_args():
 
 
 def test_replicate_when_limits_replicates_to_one_setting():
-    from tom_harness.interventions import Intervention
+    from tom_harness.api.intervention import Intervention
 
     class Ctl(Intervention):
         name = "ctl"

@@ -8,13 +8,13 @@ import pytest
 import torch
 from lm_eval.api.model import LM
 
-from tom_harness.context import ModelHandle
-from tom_harness.errors import UsageError
-from tom_harness.hookspecs import hookimpl
-from tom_harness.interventions import Intervention
-from tom_harness.matrix import build_spec
-from tom_harness.plugin_host import load_host, recollect
-from tom_harness.runner import MatrixRunner
+from tom_harness.api.context import ModelHandle
+from tom_harness.api.errors import UsageError
+from tom_harness.api.hookspecs import hookimpl
+from tom_harness.api.intervention import Intervention
+from tom_harness.spec.matrix import build_spec
+from tom_harness.host.plugin_host import load_host, recollect
+from tom_harness.run.runner import MatrixRunner
 from tom_harness.task_yamls import TASK_DIR
 from tests.test_runner import TOY_TASKS, toy_data  # noqa: F401  (fixture)
 

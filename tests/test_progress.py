@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tom_harness import progress
+from tom_harness.lmeval import progress
 
 
 @pytest.fixture()

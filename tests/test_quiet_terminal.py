@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from tom_harness import progress
-from tom_harness.cli import main
+from tom_harness.lmeval import progress
+from tom_harness.cli.main import main
 
 #: what a drawn tqdm frame contains: "  40%|####      | 2/5 [00:01<00:01,  1.50it/s]"
 BAR = re.compile(r"\d+%\||\d+/\d+ \[\d")

@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from tom_harness.compare import run_compare
-from tom_harness.errors import UsageError
-from tom_harness.items import items_path, read_items
-from tom_harness.matrix import build_spec
-from tom_harness.repeats import Repeated, RepeatEnsemble, majority
-from tom_harness.runner import MatrixRunner
+from tom_harness.results.compare import run_compare
+from tom_harness.api.errors import UsageError
+from tom_harness.results.items import items_path, read_items
+from tom_harness.spec.matrix import build_spec
+from tom_harness.spec.repeats import Repeated, RepeatEnsemble, majority
+from tom_harness.run.runner import MatrixRunner
 from tests.test_runner import TOY_TASKS, host, toy_data  # noqa: F401  (fixtures)
 
 SAMPLING = "do_sample=true,temperature=1.0,top_k=50,top_p=0.95"

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from tom_harness.matrix import build_spec
-from tom_harness.plugin_host import load_host
-from tom_harness.runner import MatrixRunner
+from tom_harness.spec.matrix import build_spec
+from tom_harness.host.plugin_host import load_host
+from tom_harness.run.runner import MatrixRunner
 from tests.test_runner import TOY_TASKS, toy_data  # noqa: F401  (fixture)
 
 
@@ -36,7 +36,7 @@ def test_tomh_model_in_plain_lm_eval_gets_the_seed_std(tiny_model_dir):
     import lm_eval
     from lm_eval.tasks import TaskManager
 
-    import tom_harness.tomh_model  # noqa: F401  (registers the model type)
+    import tom_harness.run.tomh_model  # noqa: F401  (registers the model type)
 
     out = lm_eval.simple_evaluate(
         model="tomh", model_args=f"pretrained={tiny_model_dir},intervention=none,device=cpu",

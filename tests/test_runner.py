@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 import torch
 
-from tom_harness.errors import RestoreError, UsageError
-from tom_harness.hookspecs import hookimpl
-from tom_harness.interventions import Intervention, PromptEdit
-from tom_harness.leaderboard import write_leaderboard
-from tom_harness.matrix import build_spec
-from tom_harness.params import Param
-from tom_harness.plugin_host import load_host, recollect
-from tom_harness.runner import MatrixRunner
+from tom_harness.api.errors import RestoreError, UsageError
+from tom_harness.api.hookspecs import hookimpl
+from tom_harness.api.intervention import Intervention, PromptEdit
+from tom_harness.results.leaderboard import write_leaderboard
+from tom_harness.spec.matrix import build_spec
+from tom_harness.api.params import Param
+from tom_harness.host.plugin_host import load_host, recollect
+from tom_harness.run.runner import MatrixRunner
 
 TOY_TASKS = Path(__file__).parent / "fixtures" / "toy_tasks"
 

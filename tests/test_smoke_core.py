@@ -1,7 +1,7 @@
 """The core contract pieces plugins build on: handle, fingerprint, caller, integrity."""
 import torch
 
-from tom_harness.integrity import diff_snapshots, snapshot
+from tom_harness.model.snapshot import diff_snapshots, snapshot
 
 
 def test_handle_fingerprint_and_caller(run_ctx):

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tom_harness.errors import RestoreError, UsageError
-from tom_harness.hookspecs import hookimpl
-from tom_harness.interventions import Intervention, PromptEdit, TaskInfo
-from tom_harness.leaderboard import write_leaderboard
-from tom_harness.matrix import build_spec
-from tom_harness.params import Param
-from tom_harness.plugin_host import load_host, recollect
-from tom_harness.runner import MatrixRunner
-from tom_harness.stack import Stack, compose, split_parts
+from tom_harness.api.errors import RestoreError, UsageError
+from tom_harness.api.hookspecs import hookimpl
+from tom_harness.api.intervention import Intervention, PromptEdit, TaskInfo
+from tom_harness.results.leaderboard import write_leaderboard
+from tom_harness.spec.matrix import build_spec
+from tom_harness.api.params import Param
+from tom_harness.host.plugin_host import load_host, recollect
+from tom_harness.run.runner import MatrixRunner
+from tom_harness.host.stack import Stack, compose, split_parts
 
 TOY_TASKS = Path(__file__).parent / "fixtures" / "toy_tasks"
 KNOWN = {"none", "sbs", "cot", "grad_mask", "localizer", "enigma", "adapter"}
@@ -187,7 +187,7 @@ def test_stack_restore_failure_names_the_stack(host, tiny_handle, tmp_path):
 
 
 def test_matrix_yaml_accepts_stacks(host, tiny_handle, tmp_path):
-    from tom_harness.matrix import load_config
+    from tom_harness.spec.matrix import load_config
 
     cfg = tmp_path / "m.yaml"
     cfg.write_text("interventions: [none, 'nudge:delta=0:2:1+sbs']\ntasks: [toy_gen]\nlimit: 1\n"

@@ -1,4 +1,4 @@
-"""tom_harness.stats against scipy / statsmodels / sklearn / lm-eval called directly on crafted vectors."""
+"""tom_harness.results.stats against scipy / statsmodels / sklearn / lm-eval called directly on crafted vectors."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import bootstrap, permutation_test
 
-from tom_harness import stats
+from tom_harness.results import stats
 
 
 def pairs(n11, n10, n01, n00):

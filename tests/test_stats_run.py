@@ -8,19 +8,19 @@ import json
 import pandas as pd
 import pytest
 
-from tom_harness.cli import main
-from tom_harness.items import read_items
-from tom_harness.matrix import build_spec
-from tom_harness.plugin_host import load_host
-from tom_harness.runner import MatrixRunner
-from tom_harness.stats import mcnemar_exact
+from tom_harness.cli.main import main
+from tom_harness.results.items import read_items
+from tom_harness.spec.matrix import build_spec
+from tom_harness.host.plugin_host import load_host
+from tom_harness.run.runner import MatrixRunner
+from tom_harness.results.stats import mcnemar_exact
 
 LIMIT = 8
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, tiny_model_dir, shared_data):
-    from tom_harness.models import load_hf
+    from tom_harness.backends.loading import load_hf
 
     handle = load_hf({"pretrained": str(tiny_model_dir), "max_length": 512}, "cpu", 8)
     out = tmp_path_factory.mktemp("stats_run")

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tom_harness.cells import OutputDir, intervention_id
-from tom_harness.cli import main
-from tom_harness.items import items_path, parsed_answer, read_items, write_items
-from tom_harness.leaderboard import write_leaderboard
-from tom_harness.stats import adjust, mcnemar_exact
+from tom_harness.results.outdir import OutputDir, intervention_id
+from tom_harness.cli.main import main
+from tom_harness.results.items import items_path, parsed_answer, read_items, write_items
+from tom_harness.results.leaderboard import write_leaderboard
+from tom_harness.results.stats import adjust, mcnemar_exact
 
 TOMI_DOC = {"containers": ["basket", "red_box"], "answer": "red_box"}
 HITOM_DOC = {"choices": ["blue_box", "green_crate", "red_box"], "gold_letter": "B"}

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from tom_harness.errors import UsageError
+from tom_harness.api.errors import UsageError
 from tom_harness.plugins.steer.hooks import steer_fn
 from tom_harness.plugins.steer.vector import random_like
 from tests.test_runner import TOY_TASKS, host, make_runner, toy_data  # noqa: F401  (fixtures)

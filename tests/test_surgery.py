@@ -3,8 +3,8 @@ module shaped like vLLM's, whose blocks return ``(hidden_states, residual)``).""
 import torch
 from torch import nn
 
-from tom_harness import surgery
-from tom_harness.integrity import diff_snapshots, snapshot
+from tom_harness.model import surgery
+from tom_harness.model.snapshot import diff_snapshots, snapshot
 
 
 def test_blocks_and_targets_on_llama(tiny_handle):

@@ -13,7 +13,7 @@ from tom_harness.plugins.baselines import CoT, SimToM
 from tom_harness.plugins.builtin import StepByStep
 from tom_harness.plugins.enigma import Enigma
 from tom_harness.task_yamls import TASK_DIR
-from tom_harness.tasks import TaskCatalog
+from tom_harness.lmeval.tasks import TaskCatalog
 
 SEEDS = (12, 42, 96, 2012, 2024)
 #: false_belief / false_control / true_belief / true_control per seed file (counted by hand
@@ -114,7 +114,7 @@ def test_interventions_apply_through_traits(shared_data):
 
 def test_matrix_on_bigtom_gives_rows(tiny_model_dir, tmp_path, shared_data):
     """`tom-harness run --tasks bigtom` with none, sbs, cot: one row each; enigma:nkb=cache is n/a."""
-    from tom_harness.cli import main
+    from tom_harness.cli.main import main
 
     out = tmp_path / "out"
     code = main(["run", "--model", "hf", "--model_args", f"pretrained={tiny_model_dir}", "--tasks", "bigtom",

@@ -55,7 +55,7 @@ def test_group_headline_and_seed_std(hflm, manager):
 
 
 def test_missing_data_gives_fetch_hint(monkeypatch, tmp_path, hflm, manager):
-    from tom_harness.errors import DataMissingError
+    from tom_harness.api.errors import DataMissingError
 
     monkeypatch.setenv("TOM_HARNESS_DATA", str(tmp_path))
     with pytest.raises(DataMissingError, match="tom-harness data fetch tomi"):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tom_harness.cli import main
-from tom_harness.errors import UsageError
-from tom_harness.interventions import Intervention, TaskInfo
+from tom_harness.cli.main import main
+from tom_harness.api.errors import UsageError
+from tom_harness.api.intervention import Intervention, TaskInfo
 from tom_harness.plugins.baselines import CoT, SimToM
 from tom_harness.plugins.builtin import StepByStep
 from tom_harness.plugins.enigma import Enigma
 from tom_harness.task_yamls import TASK_DIR
-from tom_harness.tasks import TaskCatalog, info_from_yaml
-from tom_harness.traits import describe, mismatch
+from tom_harness.lmeval.tasks import TaskCatalog, info_from_yaml
+from tom_harness.api.traits import describe, mismatch
 
 
 def info(folder: str, name: str) -> TaskInfo:

@@ -14,7 +14,7 @@ import os
 import pytest
 import torch
 
-from tom_harness.integrity import diff_snapshots, layout_digests, snapshot
+from tom_harness.model.snapshot import diff_snapshots, layout_digests, snapshot
 
 pytestmark = pytest.mark.slow
 SMOL = {"pretrained": "smollm2-135m", "dtype": "float32"}
@@ -30,7 +30,7 @@ def _require_vllm() -> None:
 
 @pytest.fixture(scope="session")
 def host():
-    from tom_harness.plugin_host import load_host
+    from tom_harness.host.plugin_host import load_host
 
     return load_host()
 
@@ -38,7 +38,7 @@ def host():
 @pytest.fixture(scope="session")
 def vllm_smol(host, shared_data):
     _require_vllm()
-    from tom_harness.models import load
+    from tom_harness.backends.loading import load
 
     handle = load(host, "vllm", {**SMOL, "max_model_len": 2048}, None, 8)
     yield handle
@@ -47,7 +47,7 @@ def vllm_smol(host, shared_data):
 
 @pytest.fixture(scope="session")
 def hf_smol(host):
-    from tom_harness.models import load
+    from tom_harness.backends.loading import load
 
     return load(host, "hf", {**SMOL, "max_length": 2048}, "cpu", 8)
 
@@ -57,7 +57,7 @@ def _shapes(hf_model) -> dict[str, tuple[int, ...]]:
 
 
 def test_version_shim_and_numeric_model_args(vllm_smol):
-    from tom_harness.vllm_backend import vllm_version
+    from tom_harness.backends.vllm_engine import vllm_version
 
     version = vllm_version()
     assert version and (importlib.util.find_spec("torch").origin and "cpu" in version or torch.cuda.is_available())
@@ -144,8 +144,8 @@ def _answers(out) -> dict[tuple[str, int], tuple[str, float]]:
 def test_matrix_parity_hf_vs_vllm(vllm_smol, hf_smol, host, tmp_path):
     """The same matrix on both backends: same answers on >= 95 % of items, accuracy within one
     item per row, every restore check ok."""
-    from tom_harness.matrix import MatrixSpec
-    from tom_harness.runner import MatrixRunner
+    from tom_harness.spec.matrix import MatrixSpec
+    from tom_harness.run.runner import MatrixRunner
 
     answers = {}
     for backend, handle in (("hf", hf_smol), ("vllm", vllm_smol)):

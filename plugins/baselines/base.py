@@ -1,5 +1,5 @@
 """What every prompting baseline shares: the traits it needs, the documents grouped into stories
-with each question's belief chain (:mod:`tom_harness.stories`), and counted preparatory calls.
+with each question's belief chain (:mod:`tom_harness.data.stories`), and counted preparatory calls.
 
 Each baseline's own preparatory model calls (perspective taking, perception lists, world-state
 descriptions, timelines) go through ``ctx.caller`` (batched, cached on disk, counted); the answer
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tom_harness.interventions import Intervention, TaskInfo
-from tom_harness.params import Param
-from tom_harness.stories import Story, add_counts, belief_chain, find_characters, ratio, stories_from_docs
-from tom_harness.traits import ASKED, STORY_UNITS
+from tom_harness.api.intervention import Intervention, TaskInfo
+from tom_harness.api.params import Param
+from tom_harness.data.stories import Story, add_counts, belief_chain, find_characters, ratio, stories_from_docs
+from tom_harness.api.traits import ASKED, STORY_UNITS
 
 #: story-level prompt methods: a question asked about a narrative of discrete events
 STORY_TASK = {"narrative_in_prompt": True, "question_kind": ASKED, "unit": STORY_UNITS}

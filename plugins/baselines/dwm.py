@@ -3,8 +3,8 @@ what every agent knows at that point.
 """
 from __future__ import annotations
 
-from tom_harness.interventions import PromptEdit
-from tom_harness.params import Param
+from tom_harness.api.intervention import PromptEdit
+from tom_harness.api.params import Param
 
 from .base import PromptBaseline
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import re
 
-from tom_harness.interventions import PromptEdit
-from tom_harness.params import Param
+from tom_harness.api.intervention import PromptEdit
+from tom_harness.api.params import Param
 
 from .base import PromptBaseline, numbered
 

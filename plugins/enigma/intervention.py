@@ -4,11 +4,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tom_harness.datadir import find_dir, roots
-from tom_harness.interventions import Intervention, PromptEdit, TaskInfo
-from tom_harness.params import Param
-from tom_harness.stories import Story, add_counts, belief_chain, ratio, stories_from_docs
-from tom_harness.traits import ASKED, STORY_UNITS, mismatch
+from tom_harness.data.roots import find_dir, roots
+from tom_harness.api.intervention import Intervention, PromptEdit, TaskInfo
+from tom_harness.api.params import Param
+from tom_harness.data.stories import Story, add_counts, belief_chain, ratio, stories_from_docs
+from tom_harness.api.traits import ASKED, STORY_UNITS, mismatch
 
 from .injection import inject, state_sentence
 from .kb import NKB_CHOICES, CacheKB, KnowledgeBase, make_kb

@@ -21,7 +21,7 @@ Quirks of the original, reproduced with ``faithful=True`` and fixed otherwise:
   fixed: whole-word match;
 * the chain was read from the whole question, so FANToM's "Information: <fact>" line made the
   people named in the fact believers; fixed: only the question's last line is read (the chain
-  itself is :func:`tom_harness.stories.belief_chain`, shared with the prompting baselines).
+  itself is :func:`tom_harness.data.stories.belief_chain`, shared with the prompting baselines).
 """
 from __future__ import annotations
 

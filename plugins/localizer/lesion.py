@@ -1,6 +1,6 @@
 """Lesioning: residual-stream hooks that overwrite selected dimensions at every position.
 
-The hooks come from ``tom_harness.surgery.residual_hook``, so they act on the residual stream after
+The hooks come from ``tom_harness.model.surgery.residual_hook``, so they act on the residual stream after
 each block, on prompt tokens and on every generated token alike, on HF and on vLLM (where the
 stream is the sum of the block's ``(hidden_states, residual)`` pair). They return a new tensor
 (``torch.where``) rather than writing in place, so no other holder of the block output is changed
@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tom_harness import surgery
-from tom_harness.activations import decoder_blocks
+from tom_harness.model import surgery
+from tom_harness.model.activations import decoder_blocks
 
 
 def _writer(selected: torch.Tensor, values: torch.Tensor):

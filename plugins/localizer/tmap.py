@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from tom_harness.activations import Activations, extract
-from tom_harness.cache import content_key
-from tom_harness.errors import UsageError
-from tom_harness.stimuli import Stimuli, load_stimuli
-from tom_harness.vllm_checkpoints import hf_twin
+from tom_harness.model.activations import Activations, extract
+from tom_harness.cache.artifacts import content_key
+from tom_harness.api.errors import UsageError
+from tom_harness.data.stimuli import Stimuli, load_stimuli
+from tom_harness.backends.vllm_checkpoints import hf_twin
 
 from .stats import benjamini_hochberg, welch_t
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tom_harness.context import RunContext
+    from tom_harness.api.context import RunContext
 
 CACHE_KIND = "localizer_tmap"
 #: bump when the computation of a cached t-map changes

@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from tom_harness import surgery
-from tom_harness.activations import decoder_blocks
-from tom_harness.surgery import block_hidden, replace_hidden
+from tom_harness.model import surgery
+from tom_harness.model.activations import decoder_blocks
+from tom_harness.model.surgery import block_hidden, replace_hidden
 
 ACTIONS = ("add", "clamp")
 POSITIONS = ("all", "generated")

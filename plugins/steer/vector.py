@@ -1,9 +1,9 @@
 """Steering directions: the per-layer mean difference of residual activations between two sets.
 
 Default contrast: the ToM localizer's false-belief stories (positive) vs false-photo stories
-(negative), loaded through ``tom_harness.stimuli``; any localizer network works, or a
+(negative), loaded through ``tom_harness.data.stimuli``; any localizer network works, or a
 user JSON file ``{"positive": [...], "negative": [...]}``. Activations are decoder-block outputs
-pooled per stimulus (``tom_harness.activations.extract``), so a direction is
+pooled per stimulus (``tom_harness.model.activations.extract``), so a direction is
 ``mean(pos) - mean(neg)`` per layer, shape [layers, hidden]. Cached in the artifact cache by model
 fingerprint + stimuli fingerprint + pooling + version.
 
@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from tom_harness.cache import content_key
-from tom_harness.errors import UsageError
-from tom_harness.activations import extract
-from tom_harness.stimuli import Stimuli, load_stimuli
+from tom_harness.cache.artifacts import content_key
+from tom_harness.api.errors import UsageError
+from tom_harness.model.activations import extract
+from tom_harness.data.stimuli import Stimuli, load_stimuli
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tom_harness.context import RunContext
+    from tom_harness.api.context import RunContext
 
 CACHE_KIND = "steer_vectors"
 VECTOR_VERSION = "1"

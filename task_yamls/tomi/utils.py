@@ -43,7 +43,7 @@ def load_tomi(tomh_file: str = "tomi_seed12.json", tomh_seed: Any = -1, **_: Any
 def load_tomi_gen(gen_stories: Any = 200, gen_seed: Any = 0, **_: Any):
     """``custom_dataset`` for generated stories; no files needed. Override with
     ``--metadata '{"gen_stories": 500, "gen_seed": 3}'``."""
-    from tom_harness.generators import tomi_stories
+    from tom_harness.data.generators import tomi_stories
 
     data = tomi_stories(as_int(gen_stories, "gen_stories"), as_int(gen_seed, "gen_seed"))
     return to_dataset_dict(rows_from(data, "tomi_gen", -1), "generator tomi_stories")

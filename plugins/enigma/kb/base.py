@@ -1,14 +1,14 @@
 """The knowledge-base interface: what the pipeline asks about a batch of stories.
 
 Every method takes a list of stories and returns one result per story, so model calls batch.
-Characters default to :func:`tom_harness.stories.find_characters` (speakers, NER, or rules); a
+Characters default to :func:`tom_harness.data.stories.find_characters` (speakers, NER, or rules); a
 knowledge base overrides what it knows better (``cache`` reads the paper's NER output).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from tom_harness.stories import Story, find_characters
+from tom_harness.data.stories import Story, find_characters
 
 States = list[dict[str, list[list[str]]]]  # per event: {entity: [[x, y, state], ...]}
 

@@ -1,0 +1,2 @@
+"""Model backends (hf, vllm) that load a model once into a ModelHandle, and the cached
+model caller prompt methods use."""

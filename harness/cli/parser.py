@@ -1,0 +1,116 @@
+"""The ``tom-harness`` argument parser: every subcommand and flag, nothing that acts on them.
+
+Flags follow lm-eval's (``--model --model_args --tasks --limit --output_path --log_samples``...);
+``run`` and ``prompts`` share one set, so a dry run takes the same command line as the run.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tom_harness import __version__
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="matrix YAML whose keys are these flags' names; flags override it")
+    p.add_argument("--model", help="backend: hf (default), vllm, or one a plugin registers (`tom-harness list models`)")
+    p.add_argument("--model_args", help="k=v,k2=v2; pretrained=<alias|path|hub id> (default smollm2-135m)")
+    p.add_argument("--tasks", "-t", help="comma-separated task or group names (see `tom-harness list`)")
+    p.add_argument("--interventions", "-i", nargs="+", metavar="SPEC",
+                   help="space-separated specs name[:key=value,...]; ranges a:b[:c] expand to rows (default: none)")
+    p.add_argument("--batch_size", help="requests per forward pass (int or auto)")
+    p.add_argument("--device", help="cpu, cuda, cuda:0, mps (default: cuda if available, else cpu)")
+    p.add_argument("--limit", help="documents per task (int), or a fraction < 1")
+    p.add_argument("--seed", help="seed for python, numpy, torch and few-shot sampling (default 0)")
+    p.add_argument("--gen_kwargs", help="generation overrides, k=v,k2=v2")
+    p.add_argument("--repeats", help="ask every generation request N times (with sampling gen_kwargs); "
+                   "tables show the mean, the majority vote and the spread across repeats")
+    p.add_argument("--num_fewshot", help="few-shot examples per prompt")
+    p.add_argument("--apply_chat_template", action="store_true", default=None, help="use the tokenizer's chat template")
+    p.add_argument("--system_instruction", help="system prompt added to every request")
+    p.add_argument("--bootstrap_iters", help="bootstrap resamples for stderr of non-mean metrics (default 1000)")
+    p.add_argument("--output_path", "-o", help="output directory (default: ./tom_harness_out)")
+    p.add_argument("--log_samples", action="store_true", help="write per-item outputs beside each cell")
+    p.add_argument("--include_path", action="append", help="extra folder of lm-eval YAML tasks (repeatable)")
+    p.add_argument("--data_dir", help="benchmark data folder (default: $TOM_HARNESS_DATA, then the user data dir)")
+    p.add_argument("--cache_dir", help="artifact cache folder (default: $TOM_HARNESS_CACHE or ~/.cache/tom_harness)")
+    p.add_argument("--shard", help="run only shard K of N of the cells, e.g. 2/4 (merge with `tom-harness table`)")
+    p.add_argument("--overwrite", action="store_true", help="replace results of a different matrix in --output_path")
+    p.add_argument("--max_rows", type=int, default=None,
+                   help="most intervention rows the specs may expand to (default 1000)")
+    p.add_argument("--lock_wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another run using --output_path to finish (default: exit 2 at once)")
+    p.add_argument("--allow_config_plugins", action="store_true",
+                   help="let the --config YAML's plugins: key load code (off: plugins come from --plugins only)")
+    p.add_argument("--no_progress", action="store_true", help="hide progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tom-harness",
+        description="Score Theory-of-Mind interventions on lm-eval tasks, every intervention on every task.",
+    )
+    parser.add_argument("--version", action="version", version=f"tom-harness {__version__}")
+    parser.add_argument("--plugins", action="append", default=[], metavar="MODULE",
+                        help="load a plugin from a module path or .py file (repeatable)")
+    parser.add_argument("--verbosity", default="WARNING", help="log level (DEBUG, INFO, WARNING)")
+    _add_debug_flags(parser, False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run an intervention x task matrix")
+    _add_run_args(run)
+    prompts = sub.add_parser("prompts", help="dry run: write each document's exact prompt per row and task "
+                             "(JSONL under --output_path/<row>/<task>.jsonl), without evaluating")
+    _add_run_args(prompts)
+
+    ls = sub.add_parser("list", help="list plugins, interventions (with parameters), tasks and model aliases")
+    ls.add_argument("what", nargs="?", default="all", choices=["all", "plugins", "interventions", "tasks", "models"])
+    ls.add_argument("--include_path", action="append", help="extra folder of lm-eval YAML tasks")
+    ls.add_argument("--lm_eval_tasks", action="store_true", help="also list lm-eval's own tasks")
+
+    table = sub.add_parser("table", help="rebuild (and merge) leaderboard tables from cell files")
+    table.add_argument("output_dirs", nargs="+", help="one or more output directories (shards are merged)")
+    table.add_argument("--dest", help="where to write the tables (default: the first directory)")
+    table.add_argument("--force", action="store_true", help="merge output directories even if their matrices differ")
+
+    cmp_ = sub.add_parser("compare", help="per-item agreement (%% agreement, Cohen's kappa) between two rows or two runs",
+                          description="Per-item agreement on the parsed answer and on correctness. Under --repeats an "
+                          "item's answer is its most frequent parsed answer (ties: the earliest repeat's) and its "
+                          "correctness is the majority of its repeats (<metric>_majority).")
+    cmp_.add_argument("output_dirs", nargs="+", metavar="OUT_DIR", help="one run (with two --rows) or two runs (same rows)")
+    cmp_.add_argument("--rows", nargs="+", help="row labels, e.g. none sbs (two runs: default every shared row)")
+    cmp_.add_argument("--tasks", nargs="+", help="tasks to compare (default: every task both sides ran)")
+    cmp_.add_argument("--dest", help="where to write compare.csv/.md (default: the first directory)")
+    exp = sub.add_parser("export", help="write a finished run's prompts and answers as a fine-tuning set (JSONL)")
+    exp.add_argument("output_dir", help="output directory of a run made with --log_samples")
+    exp.add_argument("--rows", nargs="+", required=True, metavar="ROW", help="row labels (or ids) to export")
+    exp.add_argument("--tasks", required=True, help="comma-separated tasks to export")
+    exp.add_argument("--format", default="sft-jsonl", help="sft-jsonl: prompt/completion, or chat messages")
+    exp.add_argument("--correct_only", action="store_true", help="only answers the task scored as correct")
+    exp.add_argument("--metric", help="the 0/1 metric that decides correctness (default: the task's headline)")
+    exp.add_argument("--dest", help="JSONL file to write (default: OUT/export/<row>.sft.jsonl)")
+
+    lme = sub.add_parser("lm-eval", help="run lm-eval's own CLI with the `tomh` model type registered",
+                         add_help=False)
+    lme.add_argument("rest", nargs=argparse.REMAINDER)
+
+    data = sub.add_parser("data", help="show or fetch benchmark data")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    dl = data_sub.add_parser("list", help="which datasets are present, and where")
+    dl.add_argument("--data_dir")
+    dl.add_argument("--verify", action="store_true", help="also check every file's sha256")
+    df = data_sub.add_parser("fetch", help="download datasets from their public sources (sha256-checked)")
+    df.add_argument("names", nargs="+", help="dataset names, or 'all'")
+    df.add_argument("--data_dir")
+    df.add_argument("--base_url", help="mirror to fetch from instead of the public sources")
+    df.add_argument("--quiet", action="store_true", help="no progress bars")
+    for p in (run, prompts, ls, table, cmp_, exp, data, dl, df):
+        _add_debug_flags(p, argparse.SUPPRESS)
+    return parser
+
+
+def _add_debug_flags(p: argparse.ArgumentParser, default: Any) -> None:
+    """``--verbose`` / ``--debug`` anywhere on the line: show tracebacks of handled errors."""
+    p.add_argument("--verbose", action="store_true", default=default,
+                   help="show everything: lm-eval's bars and repeated warnings, tracebacks of errors")
+    p.add_argument("--debug", action="store_true", default=default, help="same as --verbose")

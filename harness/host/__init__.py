@@ -1,0 +1,1 @@
+"""The pluggy host: plugin discovery and isolation, the registries, stacked rows."""

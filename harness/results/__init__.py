@@ -1,0 +1,2 @@
+"""Everything after a cell is scored: the output directory, per-item scores, paired tests,
+tables, compare and export."""
