@@ -34,7 +34,7 @@ PAPER = {  # Improvement (%) per scenario, the paper's tables
 }
 #: where the stated formula on shares cannot give the table's value, and what it gives instead
 DISAGREE = {"friendsharing_snowdrift": 0.6914660831509846, "team_delight": 0.0,
-            "roomsharing_prison": 0.2258355916892503, "roomsharing_delight": 0.6796090143904427}
+            "roomsharing_prison": 0.22583625947144703, "roomsharing_delight": 0.6796090143904427}
 
 
 def _dists(records) -> dict:
@@ -68,7 +68,7 @@ def test_transfer_per_scenario_pinned_against_the_paper(reference):
     agree = {k for k in PAPER if abs(got[k]["transfer"] * 100 - PAPER[k]) < 1e-9}
     assert agree == set(PAPER) - set(DISAGREE) and len(agree) == 28
     for k, v in DISAGREE.items():
-        assert got[k]["transfer"] == pytest.approx(v, abs=1e-6)
+        assert got[k]["transfer"] == pytest.approx(v, abs=1e-12)
     # why: the tables are the signed movement toward the teacher on raw counts (tuned overshoots
     # the teacher in friendsharing_snowdrift and team_delight; the 7B base has 295 answers in the
     # two roomsharing scenarios, and the 70B teacher 299 in friendsharing_snowdrift)
