@@ -117,3 +117,24 @@ def test_base_equal_to_teacher_is_flagged_and_left_out():
     assert b["transfer"] == pytest.approx(0.5) and b["transfer_signed"] == pytest.approx(0.5)
     assert summary["base_equals_teacher"] == ["t/a"] and summary["mean_transfer"] == pytest.approx(0.5)
     assert summary["with_transfer"] == 1 and "mean_low" not in summary
+
+
+def test_items_counts_become_distributions_keyed_by_scenario_or_doc_id():
+    from tom_harness.results.items import Items
+
+    specs = {"s": {m: {"aggregation": "mean", "higher_is_better": True} for m in ("share_c", "share_d", "share_other")},
+             "g": {"share_c": {"aggregation": "mean", "higher_is_better": True}, "acc": {"aggregation": "mean", "higher_is_better": True}}}
+    rows = [
+        {"subtask": "s", "doc_id": 0, "filter": "none", "target": "IR_prison", "metrics": {},
+         "counts": {"share_c": 3, "share_d": 4, "share_other": 1}, "n_repeats": 8},
+        {"subtask": "s", "doc_id": 1, "filter": "none", "target": "IR_delight", "metrics": {},
+         "counts": {"share_c": 8, "share_d": 0, "share_other": 0}, "n_repeats": 8},
+        # gold-answer targets repeat across documents: keyed by doc id instead; no repeats: the 0/1 value counts once
+        {"subtask": "g", "doc_id": 0, "filter": "none", "target": "Yes", "metrics": {"share_c": 1.0, "acc": 1.0}},
+        {"subtask": "g", "doc_id": 1, "filter": "none", "target": "Yes", "metrics": {"share_c": 0.0, "acc": 0.0}},
+    ]
+    d = dist.distributions(Items(specs, rows))
+    assert dist.categories(Items(specs, rows)) == ["share_c", "share_d", "share_other"]
+    assert d[("s", "IR_prison")].counts == {"share_c": 3, "share_d": 4, "share_other": 1}
+    assert d[("s", "IR_prison")].share("share_c") == pytest.approx(3 / 8)
+    assert d[("g", "0")].counts["share_c"] == 1 and d[("g", "1")].n == 0

@@ -56,11 +56,17 @@ def categories(items: Items) -> list[str]:
     return list(seen)
 
 
-def _doc_key(row: dict) -> str:
-    """The document's key: its target when the task puts its key there (strategic games:
-    the scenario name), else the doc id."""
-    target = row.get("target")
-    return target if isinstance(target, str) and target else str(row.get("doc_id"))
+def _doc_keys(rows: list[dict]) -> dict[tuple[str, int], str]:
+    """(subtask, doc id) -> the document's key: its target when the targets of a subtask are
+    distinct strings (strategic games: the scenario name), else the doc id."""
+    by_sub: dict[str, dict[int, object]] = {}
+    for r in rows:
+        by_sub.setdefault(r["subtask"], {})[int(r["doc_id"])] = r.get("target")
+    keys = {}
+    for sub, targets in by_sub.items():
+        named = all(isinstance(t, str) and t for t in targets.values()) and len(set(targets.values())) == len(targets)
+        keys.update({(sub, i): str(t) if named else str(i) for i, t in targets.items()})
+    return keys
 
 
 def distributions(items: Items) -> dict[tuple[str, str], Dist]:
@@ -70,13 +76,13 @@ def distributions(items: Items) -> dict[tuple[str, str], Dist]:
     if not cats:
         return out
     filt = "none" if any(r.get("filter", "none") == "none" for r in items.rows) else items.rows[0].get("filter")
-    for r in items.rows:
-        if r.get("filter", "none") != filt:
-            continue
+    rows = [r for r in items.rows if r.get("filter", "none") == filt]
+    names = _doc_keys(rows)
+    for r in rows:
         counts = r.get("counts") or {m: r["metrics"][m] for m in cats if m in (r.get("metrics") or {})}
         if not counts:
             continue
-        key = (r["subtask"], _doc_key(r))
+        key = (r["subtask"], names[(r["subtask"], int(r["doc_id"]))])
         d = out.setdefault(key, Dist(key, {m: 0 for m in cats}))
         for m in cats:
             d.counts[m] += int(round(float(counts.get(m, 0) or 0)))
