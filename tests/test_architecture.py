@@ -55,3 +55,9 @@ def test_every_core_package_is_on_the_architecture_map():
     assert len(packages) >= 11
     missing = [p for p in packages if f"harness/{p}/" not in text]
     assert not missing, f"docs/architecture.md does not name: {missing}"
+
+
+def test_no_module_over_300_lines():
+    long = [f"{p.relative_to(ROOT)}: {n}" for folder in ("harness", "plugins", "task_yamls")
+            for p in sorted((ROOT / folder).rglob("*.py")) if (n := len(p.read_text(encoding="utf-8").splitlines())) > 300]
+    assert not long, "split these modules (one job each):\n" + "\n".join(long)
