@@ -239,7 +239,7 @@ def load_replay(model_args: dict, device: str | None, batch_size: Any) -> ModelH
     name = str(model_args.get("name") or f"replay:{replay.path.stem}")
     args = {**model_args, "path": str(replay.path), "sha256": replay.sha256}
     return ModelHandle(backend="replay", name=name, lm=lm, tokenizer=None, model=None, model_args=args,
-                       _apply=lambda fn: [], _fingerprint=f"sha256:{replay.sha256}")
+                       apply=lambda fn: [], fingerprint=f"sha256:{replay.sha256}")
 
 
 @hookimpl

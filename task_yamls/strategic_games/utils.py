@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tom_harness.api.errors import UsageError
-from tom_harness.data.roots import data_file
+from tom_harness import data_file
+from tom_harness.api import UsageError
 
 DATASET = "strategic_games"
 CONTEXTS = ("IR", "biz", "environment", "friendsharing", "team")
