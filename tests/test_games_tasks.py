@@ -115,3 +115,21 @@ def test_group_and_traits_load():
     assert set(info.subtasks) == {f"sg_{s}{v}" for s in ("in_sample", "oos_context", "ood_game") for v in ("", "_nr")}
     meta = catalog.metadata("sg_in_sample_paper")
     assert meta["doc_key"] == "scenario" and meta["protocol"] == "paper" and meta["headline"] == "share_c"
+
+
+def test_chat_layout_reaches_the_template_as_system_and_user_turns():
+    """--apply_chat_template / --system_instruction through lm-eval: the context is the system
+    turn (after the system instruction), the instruction + game the user turn."""
+    from tom_harness.host.plugin_host import load_host
+    from tom_harness.lmeval.tasks import TaskCatalog
+
+    catalog = TaskCatalog.from_sources(load_host().task_sources)
+    task = catalog.manager.load(["sg_oos_context"])["tasks"]["sg_oos_context"]
+    doc = task.test_docs()[0]
+    seen = []
+    task.fewshot_context(doc, 0, system_instruction="Be brief.", apply_chat_template=True,
+                         chat_template=lambda msgs, add_generation_prompt=True: seen.append(msgs) or "")
+    assert seen == [[{"role": "system", "content": "Be brief.\n\n" + doc["system"]},
+                     {"role": "user", "content": doc["user"]}]]
+    plain = task.fewshot_context(doc, 0)
+    assert plain == doc["system"] + doc["user"]  # no template: lm-eval joins the two turns
