@@ -15,8 +15,11 @@ def event_text(text: str, dialogue: bool, faithful: bool, last: bool = False) ->
 
     The original appended "." to every dialogue line after appending a space to the whole
     narrative, so lines end in ".." / "!." and the story's last line in " ."; fixed: a full stop
-    only for lines without final punctuation."""
+    only for lines without final punctuation. An empty utterance ("Max: ", its space kept in
+    the data) becomes "Max: ." in both modes, as in the original."""
     text = text.strip()
+    if dialogue and text.endswith(":"):
+        text += " "  # the space after the speaker tag, which the event splitter stripped
     if dialogue and faithful:
         return (text + (" ." if last else ".")).strip()
     if dialogue and not text.endswith((".", "!", "?", '"', "'")):
