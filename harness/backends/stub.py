@@ -42,13 +42,14 @@ class RecordedLM:
         self.tokenizer = tokenizer
         if apply_chat_template is not None:
             self.apply_chat_template = apply_chat_template
-        self.seen: list[str] = []
+        #: every call: (input text, generation settings)
+        self.seen: list[tuple[str, dict]] = []
 
     def reply(self, text: str) -> str:
-        self.seen.append(text)
         if text in self.answers:
             return self.answers[text]
         return self.answers.get(hashlib.sha256(text.encode()).hexdigest(), self.answer(text))
 
     def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
+        self.seen += [(r.arguments[0], dict(r.arguments[1])) for r in requests]
         return [self.reply(r.arguments[0]) for r in requests]
