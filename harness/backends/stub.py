@@ -3,7 +3,8 @@
 Prompt methods make preparatory calls (SimToM's perspective, DWM's world states, ...) whose
 answers shape the final prompt. To show or check those prompts without loading a model, the
 calls can be answered from a recording: a JSON object mapping a call's input text (or the
-sha256 of it) to the answer. Calls not in the recording get a canned answer derived from the
+sha256 of it) to the answer; a recorded prompt also matches a call whose text contains it (the
+same prompt inside the chat template). Calls not in the recording get a canned answer derived from the
 text, so a rerun gives the same prompts. ``tom-harness prompts --stub_answers [FILE]``.
 """
 from __future__ import annotations
@@ -46,9 +47,15 @@ class RecordedLM:
         self.seen: list[tuple[str, dict]] = []
 
     def reply(self, text: str) -> str:
+        """The recorded answer to ``text``, its sha256, or to the longest recorded prompt that
+        ``text`` contains (a prompt recorded plain still matches inside a chat template)."""
         if text in self.answers:
             return self.answers[text]
-        return self.answers.get(hashlib.sha256(text.encode()).hexdigest(), self.answer(text))
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if digest in self.answers:
+            return self.answers[digest]
+        inside = [k for k in self.answers if len(k) > 64 and k in text]
+        return self.answers[max(inside, key=len)] if inside else self.answer(text)
 
     def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
         self.seen += [(r.arguments[0], dict(r.arguments[1])) for r in requests]
