@@ -108,5 +108,15 @@ def vanilla_prompt(doc: dict, narrative: str | None = None, key: str = "vanilla-
                            ("multiple choice", choices_block(doc))])
 
 
+def perspective_sentence(perspective: str) -> str:
+    """The masking template's sentence naming whose perspective the narrative depicts ("The
+    narrative provided above depicts …."), cut from the original's ``masktom`` vanilla-text
+    template and filled."""
+    template = template_file(EVAL_PROMPTS)["free-form"]["masktom"]["vanilla-text"]
+    sentence = template.split("{{narrative}}\n\n", 1)[1].split("{{character perspective}}", 1)
+    return fill(sentence[0] + "{{character perspective}}" + sentence[1].split(" ", 1)[0],
+                [("character perspective", perspective)])
+
+
 def user(content: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": content}]

@@ -7,6 +7,8 @@ the whole text stripped, so an empty view is the header alone.
 """
 from __future__ import annotations
 
+from tom_harness.task_yamls._paper_prompts import perspective_sentence
+
 from .injection import Triple, state_sentence
 
 
@@ -54,6 +56,11 @@ def header(chain: list[str], faithful: bool, fmt: str = "text") -> str:
 def framed(body: str, chain: list[str], faithful: bool, fmt: str = "text") -> str:
     """Header + events, stripped as the original did: no events leaves the header alone."""
     return (header(chain, faithful, fmt) + body).strip()
+
+
+def depicts(chain: list[str], faithful: bool) -> str:
+    """The closing sentence, read from the original's masking template (its text is data)."""
+    return perspective_sentence(perspective(chain, faithful))
 
 
 def perspective(chain: list[str], faithful: bool) -> str:
