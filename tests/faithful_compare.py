@@ -14,7 +14,7 @@ from tom_harness.backends.stub import RecordedLM
 from tom_harness.lmeval.tasks import info_from_yaml
 from tom_harness.plugins.baselines import CoT, DWM, PerceptToM, SimToM, TimeToM
 from tom_harness.task_yamls import TASK_DIR
-from tom_harness.task_yamls._common import read_json
+from tom_harness.task_yamls.helpers import read_json
 
 METHODS = {"vanilla": None, "cot": CoT, "simtom": SimToM, "dwm": DWM, "percepttom": PerceptToM, "timetom": TimeToM}
 DATASETS = ("tomi", "hitom", "fantom")

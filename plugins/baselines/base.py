@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tom_harness.api.intervention import Intervention, TaskInfo
-from tom_harness.api.params import Param
-from tom_harness.data.stories import Story, add_counts, belief_chain, find_characters, ratio, stories_from_docs
-from tom_harness.api.traits import ASKED, STORY_UNITS
+from tom_harness import (
+    ASKED, STORY_UNITS, Intervention, Param, Story, TaskInfo, add_counts, belief_chain, find_characters,
+    ratio, stories_from_docs,
+)
 
 from .original import PREP_TOKS, not_faithful_reason, paper_characters
 
@@ -22,11 +22,6 @@ from .original import PREP_TOKS, not_faithful_reason, paper_characters
 STORY_TASK = {"narrative_in_prompt": True, "question_kind": ASKED, "unit": STORY_UNITS}
 FAITHFUL = Param("faithful", "bool", False, "send what the original EnigmaToM code sends: its templates, "
                  "turns, option formats, budgets and fallbacks (ToMi, Hi-ToM, FANToM)")
-
-
-def asks_reduced(task: TaskInfo) -> bool:
-    """Where faithful SimToM asked the reduced question: free-form questions on event stories."""
-    return task.trait("unit") == "event" and task.trait("question_kind") == "free"
 
 
 def is_dialogue(task: TaskInfo) -> bool:

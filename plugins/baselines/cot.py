@@ -8,10 +8,8 @@ after "Therefore"). ``faithful=true`` sends the original's ``cot-text`` template
 """
 from __future__ import annotations
 
-from tom_harness.api.intervention import PromptEdit
-from tom_harness.api.params import Param
-from tom_harness.data.stories import stories_from_docs
-from tom_harness.task_yamls._paper_prompts import user, vanilla_prompt
+from tom_harness import Param, PromptEdit, stories_from_docs
+from tom_harness.task_yamls.helpers import user, vanilla_prompt
 
 from .base import FAITHFUL, STORY_TASK, PromptBaseline, is_dialogue
 from .original import ANSWER_TOKS, whole_prompt

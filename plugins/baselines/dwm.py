@@ -9,9 +9,8 @@ last call's text (the original's ``final_qa`` template is never used).
 """
 from __future__ import annotations
 
-from tom_harness.api.intervention import PromptEdit
-from tom_harness.api.params import Param
-from tom_harness.task_yamls._paper_prompts import fill, method_template, user, vanilla_prompt
+from tom_harness import Param, PromptEdit
+from tom_harness.task_yamls.helpers import fill, method_template, user, vanilla_prompt
 
 from .base import FAITHFUL, PromptBaseline
 from .original import PREP_TOKS, indexed_sentences, whole_prompt

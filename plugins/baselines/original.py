@@ -6,7 +6,7 @@ OpenAI-compatible server: temperature 0, 1024 new tokens unless a call says othe
 perception call. It reads the characters of each story from its NER file (our
 ``enigma_cache/<dataset>/seed<N>/characters.json``) and splits stories into indexed sentences
 its own way. The prompt texts are its templates, read from the data directory
-(:mod:`tom_harness.task_yamls._paper_prompts`).
+(:mod:`tom_harness.task_yamls.paper_prompts`).
 """
 from __future__ import annotations
 
@@ -14,10 +14,8 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from tom_harness.api.intervention import PromptEdit, TaskInfo
-from tom_harness.data.roots import candidates
-from tom_harness.data.stories import Story, find_characters
-from tom_harness.task_yamls._paper_prompts import PAPER_DATASETS
+from tom_harness import DataMissingError, PromptEdit, Story, TaskInfo, data_file, find_characters
+from tom_harness.task_yamls.helpers import PAPER_DATASETS
 
 #: the original's default ``max_tokens`` (components/llms.py), used by every call that sets none
 PREP_TOKS = 1024
@@ -41,10 +39,11 @@ def not_faithful_reason(task: TaskInfo) -> str | None:
 
 @lru_cache(maxsize=None)
 def _ner_file(dataset: str, seed: int) -> dict[str, list[str]]:
-    for path in candidates("enigma_cache", f"{dataset}/seed{seed}/characters.json"):
-        if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))
-    return {}
+    try:
+        path = data_file("enigma_cache", f"{dataset}/seed{seed}/characters.json")
+    except DataMissingError:  # no NER file for this seed: our recogniser
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def paper_characters(story: Story) -> list[str]:

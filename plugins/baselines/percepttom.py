@@ -14,10 +14,8 @@ import json
 import re
 from typing import Any
 
-from tom_harness.api.intervention import PromptEdit
-from tom_harness.api.params import Param
-from tom_harness.data.stories import Story
-from tom_harness.task_yamls._paper_prompts import fill, method_template, user, vanilla_prompt
+from tom_harness import Param, PromptEdit, Story
+from tom_harness.task_yamls.helpers import fill, method_template, user, vanilla_prompt
 
 from .base import FAITHFUL, PromptBaseline, numbered
 from .original import PERCEPTION_RETRY_TOKS, PERCEPTION_TOKS, PREP_TOKS, indexed_sentences, whole_prompt

@@ -1,10 +1,9 @@
 """SimToM (Wilf et al., 2023): perspective taking, then the question on that perspective."""
 from __future__ import annotations
 
-from tom_harness.api.intervention import PromptEdit
-from tom_harness.data.stories import Story
-from tom_harness.task_yamls._paper_prompts import (choices_block, eval_config, eval_template, fill,
-                                                   free_form_question, user)
+from tom_harness import PromptEdit, Story
+from tom_harness.task_yamls.helpers import (choices_block, eval_config, eval_template, fill,
+                                                  free_form_question, user)
 
 from .base import FAITHFUL, PromptBaseline
 from .original import ANSWER_TOKS, whole_prompt

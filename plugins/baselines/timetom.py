@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tom_harness.api.intervention import PromptEdit
-from tom_harness.data.stories import Story
-from tom_harness.task_yamls._paper_prompts import fill, user
+from tom_harness import PromptEdit, Story
+from tom_harness.task_yamls.helpers import fill, user
 
 from . import timetom_original as O
 from .base import FAITHFUL, PromptBaseline

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tom_harness.task_yamls._paper_prompts import family, fill, lettered, method_template
+from tom_harness.task_yamls.helpers import family, fill, lettered, method_template
 
 _STAMP = re.compile(r"t\d")
 

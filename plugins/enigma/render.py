@@ -7,7 +7,7 @@ the whole text stripped, so an empty view is the header alone.
 """
 from __future__ import annotations
 
-from tom_harness.task_yamls._paper_prompts import perspective_sentence
+from tom_harness.task_yamls.helpers import perspective_sentence
 
 from .injection import Triple, state_sentence
 

@@ -15,9 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from tom_harness.api.errors import DataMissingError
-from tom_harness.data.roots import data_file
-from tom_harness.task_yamls._answers import LETTERS
+from tom_harness import data_file
+from tom_harness.api import DataMissingError
+from .answers import LETTERS
 
 #: the file of the evaluation prompts the original's ``run_exps.py`` loads
 EVAL_PROMPTS = "eval_prompt_3_0.yaml"
@@ -70,6 +70,7 @@ def family(doc: dict) -> str:
 
 
 def lettered(options: Sequence[str]) -> str:
+    """``A. x\nB. y`` (one option per line)."""
     return "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
 
 
