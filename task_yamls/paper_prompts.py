@@ -49,12 +49,9 @@ def eval_template(dataset: str, key: str, masktom: bool = False) -> Any:
     return bank["masktom" if masktom else "original"][key]
 
 
-def method_template(name: str, *keys: str) -> Any:
-    """A prompt of a baseline's own file (``dwm.yaml``, ``percepttom.yaml``, ``timetom.yaml``)."""
-    out = template_file(name)
-    for k in keys:
-        out = out[k]
-    return out
+def method_template(name: str, key: str) -> Any:
+    """A prompt (or bank) of a baseline's own file (``dwm.yaml``, ``percepttom.yaml``, ``timetom.yaml``)."""
+    return template_file(name)[key]
 
 
 def fill(template: str, slots: Sequence[tuple[str, str]]) -> str:
