@@ -73,3 +73,21 @@ def test_location_query_as_the_adapters_were_trained():
     assert "- Location of isabella is now [current state]." in faithful
     fixed = P.state_prompt("Isabella entered the cellar.", "location of Isabella", True)
     assert ")If" not in fixed and "- Location of Isabella is now" in fixed
+
+
+def test_percepttom_literal_that_is_no_perception_list(shared_data):
+    """A perception answer that parses but is no list of {sentence: [names]} crashed the original;
+    faithful PercepToM then asks on the indexed sentences (documented difference)."""
+    from types import SimpleNamespace
+
+    from tom_harness.backends.caller import ModelCaller
+    from tom_harness.backends.stub import RecordedLM
+
+    from .faithful_compare import task_docs
+
+    docs = [d for d in task_docs("tomi", 12) if d["story_id"] == "4391668758"]
+    ctx = SimpleNamespace(caller=ModelCaller(RecordedLM(answer=lambda text: "[1, 2]"), None, "stub"))
+    iv = PerceptToM(faithful=True)
+    edits = iv.edit_prompts(docs, info_from_yaml(TASK_DIR / "tomi" / "tomi_paper_seed12.yaml"), ctx)
+    assert iv.metadata["unparsed_stories"] == 0 and iv.metadata["prep_calls"] == 1
+    assert all("Events:\n1: Isabella loves the beans. 2: " in e.messages[0]["content"] for e in edits)

@@ -133,8 +133,6 @@ class PerceptToM(PromptBaseline):
         pivot = first_named(tokens, self.characters[si]).strip()
         try:
             rows = [next(iter(x.items())) for x in perception]
+            return " ".join(str(k) for k, who in rows if not pivot or pivot in who or pivot.capitalize() in who)
         except (AttributeError, TypeError, StopIteration):  # a literal but no list of {sentence: names}:
             return " ".join(sentences)  # the original crashed here; we ask on the indexed sentences
-        if not pivot:
-            return " ".join(str(k) for k, _ in rows)
-        return " ".join(str(k) for k, who in rows if pivot in who or pivot.capitalize() in who)
