@@ -91,3 +91,19 @@ def test_percepttom_literal_that_is_no_perception_list(shared_data):
     edits = iv.edit_prompts(docs, info_from_yaml(TASK_DIR / "tomi" / "tomi_paper_seed12.yaml"), ctx)
     assert iv.metadata["unparsed_stories"] == 0 and iv.metadata["prep_calls"] == 1
     assert all("Events:\n1: Isabella loves the beans. 2: " in e.messages[0]["content"] for e in edits)
+
+
+@pytest.mark.parametrize("stop", [True, False])
+def test_cot_answer_format_is_read_by_both_scorers(shared_data, stop):
+    """The default CoT asks for "Therefore, the answer is <answer>X</answer>": acc reads the tag,
+    acc_paper the text after "Therefore" (with the default stop string lm-eval cuts </answer>)."""
+    from tom_harness.plugins.baselines.cot import COT_INSTRUCTION
+    from tom_harness.task_yamls.tomi.utils import process_results
+
+    from .faithful_compare import task_docs
+
+    doc = task_docs("tomi", 12)[0]
+    assert "Therefore, the answer is <answer>X</answer>" in COT_INSTRUCTION
+    answer = "1. Emily saw the move.\n2. Abigail did not.\nTherefore, the answer is <answer>cupboard" + ("" if stop else "</answer>")
+    scores = process_results(doc, [answer])
+    assert scores["acc"] == 1.0 and scores["acc_paper"] == 1.0
