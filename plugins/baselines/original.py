@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from tom_harness import DataMissingError, PromptEdit, Story, TaskInfo, data_file, find_characters
-from tom_harness.task_yamls.helpers import PAPER_DATASETS
+from tom_harness.task_yamls.helpers import PAPER_DATASETS, SEEDS
 
 #: the original's default ``max_tokens`` (components/llms.py), used by every call that sets none
 PREP_TOKS = 1024
@@ -47,9 +47,14 @@ def _ner_file(dataset: str, seed: int) -> dict[str, list[str]]:
 
 
 def paper_characters(story: Story) -> list[str]:
-    """The original's character list of ``story`` (its NER file), else our recogniser."""
-    found = _ner_file(story.dataset.split("_")[0], story.seed).get(story.id)
-    return list(found) if found is not None else find_characters(story)[0]
+    """The original's character list of ``story``: its NER file of the story's seed, else of any
+    seed that holds the story (the ``*_full`` tasks), else our recogniser."""
+    dataset = story.dataset.split("_")[0]
+    for seed in (story.seed, *SEEDS):
+        found = _ner_file(dataset, seed).get(story.id)
+        if found is not None:
+            return list(found)
+    return find_characters(story)[0]
 
 
 def indexed_sentences(narrative: str, dialogue: bool) -> list[str]:
