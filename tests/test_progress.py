@@ -49,3 +49,15 @@ def test_group_metrics_missing_under_limit_are_summarised(quiet_logs):
     assert quiet_logs.records == []
     (line,) = progress.summary()
     assert "3x" in line and "no values found for metric" in line
+
+
+def test_uneven_metric_counts_name_the_task_and_the_real_cause(quiet_logs):
+    """lm-eval warns per *task* when per-type metrics (acc_first_order, ...) were scored on fewer
+    items than the task; the summary names those tasks and says why, without blaming groups."""
+    log = logging.getLogger("lm_eval.evaluator_utils")
+    for task in ("tomi_seed12", "tomi_seed42", "tomi_seed12"):
+        log.warning("[%s] Metrics were not scored on the same number of documents (acc,none=4, "
+                    "acc_first_order,none=2). Each metric was aggregated over only the documents that produced it", task)
+    (line,) = progress.summary()
+    assert "3x for tomi_seed12, tomi_seed42:" in line
+    assert "per-type metrics" in line and "group" not in line
