@@ -31,6 +31,10 @@ REQUIRED_IV_KEYS = ("id", "label", "kind")
 #: every file a run wrote besides cells/ and the manifest (plots, reports), one relpath a line,
 #: so ``--overwrite`` can clear them all
 JOURNAL = ".tom_harness_files"
+#: entries of the output directory that are the run's own bookkeeping, never journaled
+_BOOKKEEPING = ("cells", "manifest.json", JOURNAL, ".tom_harness.lock")
+#: seconds of file-timestamp slack (the kernel stamps files from a coarse clock) when journaling what a run wrote (:meth:`OutputDir.record_since`)
+_MTIME_SLACK_S = 0.05
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -172,6 +176,28 @@ class OutputDir:
             with open(self.root / JOURNAL, "a", encoding="utf-8") as fh:
                 fh.write("".join(r + "\n" for r in rels))
 
+    def record_since(self, since: float) -> list[Path]:
+        """Journal every file under the directory written since ``since`` (``time.time()`` at the
+        start of the run), cells and manifest aside: what plugins wrote while the run prepared or
+        reported (e.g. the localizer's exported t-maps), whether or not a report writer returned
+        it. Returns the files journaled."""
+        if not self.root.is_dir():
+            return []
+        new: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            if Path(dirpath) == self.root:
+                dirnames[:] = [d for d in dirnames if d not in _BOOKKEEPING]
+                filenames = [f for f in filenames if f not in _BOOKKEEPING]
+            for name in filenames:
+                path = Path(dirpath) / name
+                try:
+                    if path.stat().st_mtime >= since - _MTIME_SLACK_S:
+                        new.append(path)
+                except OSError:  # removed meanwhile
+                    continue
+        self.record(new)
+        return new
+
     def written_files(self) -> list[Path]:
         """Files the journal lists (only those inside the directory)."""
         try:
@@ -188,12 +214,21 @@ class OutputDir:
 
     def clear(self) -> None:
         """Remove everything the previous matrix wrote: cells (with samples and per-item files),
-        the manifest, tables, and every plot or report its journal lists."""
+        the manifest, tables, and every plot or report its journal lists (with the folders they
+        leave empty, e.g. ``localizer/``)."""
+        root = self.root.resolve()
         for path in self.written_files():
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+            for parent in path.parents:
+                if parent == root or not parent.is_relative_to(root):
+                    break
+                try:
+                    parent.rmdir()  # only succeeds on an empty folder
+                except OSError:
+                    break
         shutil.rmtree(self.root / "cells", ignore_errors=True)
         for name in ("manifest.json", JOURNAL):
             (self.root / name).unlink(missing_ok=True)
