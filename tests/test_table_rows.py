@@ -10,7 +10,7 @@ import pytest
 
 from tom_harness.cli.main import main
 from tom_harness.results.items import items_path, write_items
-from tom_harness.results.leaderboard import write_leaderboard
+from tom_harness.results.leaderboard import headline, write_leaderboard
 from tom_harness.results.outdir import OutputDir, intervention_id
 from tom_harness.results.row_names import RowIndex, display_labels
 
@@ -72,6 +72,9 @@ def test_each_metric_counts_its_own_items(scale_run):
     # the baseline's headline cell shows its own n; other rows the matched items of their test
     assert pivot.loc["none", "tomi (acc)"].endswith(" n=12")
     assert pivot.loc["scale:layer=12,factor=0.5", "tomi (acc)"].endswith(" n=12")
+    by_type = headline(table, {"tomi": "acc_first_order"})  # a per-type headline: its own items on every row
+    assert by_type.loc["none", "tomi (acc_first_order)"].endswith(" n=6")
+    assert by_type.loc["scale:layer=12,factor=0.5", "tomi (acc_first_order)"].endswith(" n=6")
 
 
 def test_rows_keep_the_parameters_that_tell_them_apart(scale_run):
