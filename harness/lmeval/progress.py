@@ -37,6 +37,9 @@ KNOWN: dict[str, str] = {
     "Overwriting default num_fewshot": "the matrix spec records num_fewshot",
     "no values found for metric": "a group metric none of its subtasks produced (under --limit some "
     "question types are not reached); the cell lists the metrics it has",
+    r"metric '.*' is missing in \d+/\d+ tasks": "a per-type metric some seed files of a group did not "
+    "produce (under --limit their first items miss that question type); the group value is the mean over "
+    "the files that have it, and the table's n counts their items",
 }
 #: notes about what the harness itself does: dropped without a summary
 SILENT = (
@@ -130,11 +133,16 @@ def quiet() -> bool:
 
 def summary() -> list[str]:
     """One line per kind of warning left out since the last call (and forget them)."""
-    lines = [f"lm-eval said {n}x{_named(frag)}: '{frag.replace('.*', ' ...')}...' ({KNOWN[frag]}; "
+    lines = [f"lm-eval said {n}x{_named(frag)}: '{_readable(frag)}...' ({KNOWN[frag]}; "
              "--verbose shows each)" for frag, n in _counts.items()]
     _counts.clear()
     _sources.clear()
     return lines
+
+
+def _readable(fragment: str) -> str:
+    """A KNOWN pattern as text: ``.*`` -> `` ...``, ``\\d+`` -> ``N``."""
+    return fragment.replace(".*", " ...").replace("\\d+", "N")
 
 
 def _named(fragment: str) -> str:
