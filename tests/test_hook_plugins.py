@@ -11,10 +11,7 @@ import pytest
 
 from tests.test_hook_docs import SPECS
 from tests.test_runner import TOY_TASKS, toy_data  # noqa: F401  (fixture)
-from tom_harness.api.errors import UsageError
-from tom_harness.api.hookspecs import hookimpl
-from tom_harness.api.intervention import Intervention, PromptEdit
-from tom_harness.api.params import Param
+from tom_harness import Intervention, Param, PromptEdit, UsageError, hookimpl  # what a plugin author imports
 from tom_harness.host.plugin_host import load_host, recollect
 from tom_harness.run.runner import MatrixRunner
 from tom_harness.spec.matrix import build_spec
