@@ -52,9 +52,12 @@ def trace_folders(args: argparse.Namespace) -> list[Path]:
     found = [Path(o) for o in outs if o and Path(o).is_dir()]
     if getattr(args, "cache_dir", None):
         return [*found, Path(args.cache_dir) / "errors"]
-    from tom_harness.cache.artifacts import default_cache_root
+    try:
+        from tom_harness.cache.artifacts import default_cache_root
 
-    return [*found, default_cache_root() / "errors"]
+        return [*found, default_cache_root() / "errors"]
+    except Exception:  # noqa: BLE001 - reporting an error must not raise another
+        return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -58,7 +58,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         return _run_matrix(args, spec, host, output, log_samples)
     finally:  # journal what plugins wrote too (exported t-maps...), so --overwrite clears it
-        OutputDir(output).record_since(started)
+        try:
+            OutputDir(output).record_since(started)
+        except OSError as exc:  # never hide the run's own outcome behind a journal error
+            print(f"warning: could not journal the files written to {output}: {exc}", file=sys.stderr)
 
 
 def _run_matrix(args: argparse.Namespace, spec: Any, host: Any, output: str, log_samples: bool) -> int:
