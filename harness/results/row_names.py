@@ -37,13 +37,14 @@ def row_parts(iv: dict) -> Parts:
     return [(n, dict(params.get(n) or {})) for n in names]
 
 
-def _label_keys(label: str, names: list[str]) -> list[set[str]]:
-    """Per stack part, the parameter keys a label shows."""
+def _label_keys(label: str, names: list[str]) -> list[set[str]] | None:
+    """Per stack part, the parameter keys a label shows; None if the label does not parse."""
     try:
         texts = split_parts(label, set(names)) if len(names) > 1 else [label]
-        return [set(parse_spec(t).raw) for t in texts]
+        keys = [set(parse_spec(t).raw) for t in texts]
     except UsageError:
-        return [set() for _ in names]
+        return None
+    return keys if len(keys) == len(names) else None
 
 
 def spec_keys(specs: Iterable[str], names: Iterable[str]) -> dict[str, set[str]]:
@@ -91,8 +92,11 @@ def display_labels(cells: Iterable[dict], specs: Iterable[str] = ()) -> dict[str
         label, group = str(iv["label"]), str(iv.get("group_label", iv["label"]))
         for text, drop in ((label, set()), (group, replicate)):
             keys = _label_keys(text, names)
+            if keys is None or not any(values for _, values in parts):  # nothing to add: keep the label
+                out.setdefault(text, text)
+                continue
             shown = [(own | vary.get(n, set()) | given.get(n, set())) - (drop - own) for n, own in zip(names, keys)]
-            out.setdefault(text, _render(parts, shown) if len(parts) > 1 or parts[0][1] else text)
+            out.setdefault(text, _render(parts, shown))
     clashes = {d for d in out.values() if list(out.values()).count(d) > 1}
     return {k: (k if v in clashes else v) for k, v in out.items()}  # never merge two rows
 
@@ -153,7 +157,7 @@ class RowIndex:
             parts = row_parts(iv)
             if [n for n, _ in parts] != names:
                 continue
-            own = _label_keys(label, names)
+            own = _label_keys(label, names) or [set(values) for _, values in parts]
             if all(set(raw) <= set(values) and own_keys <= set(raw) and all(_same(raw[k], values[k]) for k in raw)
                    for (_, values), raw, own_keys in zip(parts, given, own)):
                 hits.append(label)
