@@ -38,3 +38,28 @@ def test_overwrite_removes_the_replaced_matrix_report_files(tiny_model_dir, tmp_
     assert "tmap_" not in html and "localizer" not in html
     assert notes.read_text() == "mine, written before any run"
     assert [p.name for p in (out / "cells").iterdir()] == ["none"]
+
+
+def test_the_journal_takes_what_the_run_wrote_and_clearing_prunes_emptied_folders(tmp_path):
+    from tom_harness.results import journal
+
+    out = tmp_path / "out"
+    (out / "cells" / "none").mkdir(parents=True)
+    (out / "plots").mkdir()
+    mine = out / "plots" / "mine.txt"
+    mine.write_text("the user's, older than the run")
+    time.sleep(0.2)
+    started = time.time()
+    (out / "cells" / "none" / "t.json").write_text("{}")
+    (out / "manifest.json").write_text("{}")
+    export = out / "export" / "deep" / "tmap.safetensors"
+    export.parent.mkdir(parents=True)
+    export.write_bytes(b"x")
+    plot = out / "plots" / "run.png"
+    plot.write_bytes(b"png")
+    got = {p.relative_to(out).as_posix() for p in journal.record_since(out, started)}
+    assert got == {"export/deep/tmap.safetensors", "plots/run.png"}  # cells, manifest: the run's own
+    journal.remove_written(out)
+    assert not (out / "export").exists()  # emptied folders go
+    assert not plot.exists() and mine.exists()  # a folder that still holds the user's file stays
+    assert (out / "cells" / "none" / "t.json").exists()
