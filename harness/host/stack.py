@@ -125,18 +125,14 @@ class Stack(Intervention):
         return [f"{p.name}.{r}" for p in self.parts for r in p.replicate_params()]
 
     # -- applicability ------------------------------------------------------------------------
-    def applies_to(self, task: TaskInfo) -> bool:
-        return self.blocking_part(task) is None
-
     def blocking_part(self, task: TaskInfo) -> Intervention | None:
         """The first part that does not apply to ``task`` (None: the whole stack applies)."""
         return next((p for p in self.parts if not p.applies_to(task)), None)
 
-    def na_reason(self, task: TaskInfo) -> str:
+    def not_applicable_reason(self, task: TaskInfo) -> str | None:
+        """The first blocking part's reason, naming the stack (``applies_to``/``na_reason`` follow)."""
         part = self.blocking_part(task)
-        if part is None:
-            return f"{self.label()} does not apply to {task.name}"
-        return f"{part.na_reason(task)} (part of {self.label()})"
+        return None if part is None else f"{part.na_reason(task)} (part of {self.label()})"
 
     def unavailable(self, ctx: "RunContext") -> str | None:
         """The first part's reason it cannot run on the loaded backend (see ``Adapter``)."""
