@@ -112,7 +112,8 @@ PAIRS = [
 
 
 def test_loglikelihoods_and_lesions_match_hf(vllm_smol, hf_smol):
-    from tom_harness.plugins.localizer import _Install, _Uninstall
+    from tom_harness.model.surgery import RemoveStreamHooks
+    from tom_harness.plugins.localizer.lesion import lesion_hooks
 
     base_h, base_v = _loglikelihoods(hf_smol.lm, PAIRS), _loglikelihoods(vllm_smol.lm, PAIRS)
     assert max(abs(a - b) for a, b in zip(base_h, base_v)) < 1e-3
@@ -120,13 +121,13 @@ def test_loglikelihoods_and_lesions_match_hf(vllm_smol, hf_smol):
     mask[:, ::50] = True
     fill = torch.zeros(30, 576)
     before = vllm_smol.apply_to_model(snapshot)[0]
-    assert vllm_smol.apply_to_model(_Install("t", mask, fill)) == [30]
-    hf_smol.apply_to_model(_Install("t", mask, fill))
+    assert vllm_smol.apply_to_model(lesion_hooks("t", mask, fill)) == [30]
+    hf_smol.apply_to_model(lesion_hooks("t", mask, fill))
     try:
         les_h, les_v = _loglikelihoods(hf_smol.lm, PAIRS), _loglikelihoods(vllm_smol.lm, PAIRS)
     finally:
-        vllm_smol.apply_to_model(_Uninstall("t"))
-        hf_smol.apply_to_model(_Uninstall("t"))
+        vllm_smol.apply_to_model(RemoveStreamHooks("t"))
+        hf_smol.apply_to_model(RemoveStreamHooks("t"))
     assert max(abs(a - b) for a, b in zip(les_h, les_v)) < 1e-3
     assert max(abs(a - b) for a, b in zip(les_h, base_h)) > 1e-2  # the lesion does something
     assert diff_snapshots(before, vllm_smol.apply_to_model(snapshot)[0])["ok"]

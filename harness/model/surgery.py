@@ -8,8 +8,11 @@ One module knows the module layouts, so weight and activation interventions do n
 * ``locate_weight(params, param, shapes)`` — where an HF-layout weight lives in a fused layout;
 * ``residual_hook(model, layer, fn)`` — read or rewrite the residual stream after block ``layer``;
   returns a handle with ``.remove()``; ``keep(model, token, handles)`` / ``release(model, token)``
-  park handles on the model so that install and remove can be two separate picklable calls
-  through ``ModelHandle.apply_to_model`` (vLLM runs them inside its worker processes).
+  park handles on the model so that install and remove can be two separate calls;
+* ``StreamHooks(token, {layer: fn})`` / ``RemoveStreamHooks(token)`` — those two calls as picklable
+  ``fn(model)`` objects for ``ModelHandle.apply_to_model`` (vLLM runs them inside its worker
+  processes, so each ``fn`` must pickle too: a class instance, not a closure). Localizer lesions
+  and steering vectors both install through them.
 
 Two layouts are understood. ``hf``: transformers modules; a block returns the residual stream
 (a tensor, or a tuple whose first element it is). ``vllm``: vLLM's model classes; a block returns
@@ -283,3 +286,29 @@ def release(model: nn.Module, token: str) -> int:
     if not registry and _HOOKS_ATTR in model.__dict__:
         del model.__dict__[_HOOKS_ATTR]
     return len(handles)
+
+
+class StreamHooks:
+    """``fn(model) -> int`` for ``apply_to_model``: ``residual_hook`` on every layer of ``fns``
+    (layer -> stream function), the handles parked under ``token``; returns how many."""
+
+    def __init__(self, token: str, fns: dict[int, StreamFn]) -> None:
+        self.token, self.fns = token, dict(fns)
+
+    def __call__(self, model: nn.Module) -> int:
+        n = len(decoder_blocks(model))
+        if bad := sorted(layer for layer in self.fns if not -n <= layer < n):
+            raise IndexError(f"layers {bad} out of range: the model has {n} blocks")
+        handles = [residual_hook(model, layer, fn) for layer, fn in sorted(self.fns.items())]
+        keep(model, self.token, handles)  # raises (and removes them) if the token is in use
+        return len(handles)
+
+
+class RemoveStreamHooks:
+    """``fn(model) -> int`` for ``apply_to_model``: remove the hooks parked under ``token``."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, model: nn.Module) -> int:
+        return release(model, self.token)
