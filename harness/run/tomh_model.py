@@ -22,6 +22,7 @@ from lm_eval.api.registry import register_model
 
 from tom_harness.cache.artifacts import ArtifactCache
 from tom_harness.data.roots import set_data_dir
+from tom_harness.api import values
 from tom_harness.api.errors import UsageError
 from tom_harness.lmeval.wrapper import InterventionLM
 from tom_harness.backends.loading import load
@@ -48,9 +49,9 @@ class TomhLM(InterventionLM):
         rows = host.build_interventions(spec, pair_sep=sep)
         if len(rows) != 1:
             raise UsageError(f"tomh: intervention {spec!r} expands to {len(rows)} rows; lm-eval evaluates one (use `tom-harness run` for sweeps)")
-        if isinstance(batch_size, str) and batch_size.isdigit():
-            batch_size = int(batch_size)
-        handle = load(host, backend, {"pretrained": pretrained, **model_args}, device, batch_size)
+        batch_size = values.check_batch_size(batch_size, "tomh batch_size")
+        args = values.model_args({"pretrained": pretrained, **model_args}, "tomh model_args")  # as --model_args
+        handle = load(host, backend, args, device, batch_size)
         super().__init__(handle.lm)
         include = [p for p in os.environ.get("TOM_HARNESS_INCLUDE_PATH", "").split(os.pathsep) if p]
         catalog = TaskCatalog.from_sources(host.task_sources, include)
