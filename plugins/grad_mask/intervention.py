@@ -16,11 +16,9 @@ from typing import Any
 
 import torch
 
-from tom_harness.cache.artifacts import content_key, files_fingerprint
-from tom_harness.data.roots import candidates, data_file, find_dir, roots
-from tom_harness.api.errors import UsageError
-from tom_harness.api.intervention import Intervention
-from tom_harness.api.params import Param
+from tom_harness import (
+    DataRoots, Intervention, Param, UsageError, content_key, data_roots, files_fingerprint, find_dir,
+)
 
 from . import sensitivity
 from .mask import TIE_RULES, k_for, random_indices, select
@@ -34,32 +32,34 @@ CACHE_KIND = "grad_mask_fisher"
 WIKITEXT_FILES = {"wikitext2_train": "train.txt", "wikitext2_valid": "valid.txt", "wikitext2_test": "test.txt"}
 
 
-def _corpus_files(name: str) -> list[Path]:
+def _corpus_files(name: str, data: Any) -> list[Path]:
     """The files of one generic corpus through the data API (every data root searched, the
     registry's sha256 checked: an edited file is an error, not a fallback), or [] if absent."""
     if name == "c4":
         folder = find_dir("c4")
         shards = sorted(p.name for p in folder.iterdir() if p.name.endswith((".json", ".json.gz"))) if folder else []
-        return [data_file("c4", shard) for shard in shards]
+        return [data.path("c4", shard) for shard in shards]
     rel = WIKITEXT_FILES[name]
-    if not any(p.exists() for p in candidates("wikitext2", rel)):
+    if not any((root / "wikitext2" / rel).exists() for root in data_roots()):
         return []
-    return [data_file("wikitext2", rel)]
+    return [data.path("wikitext2", rel)]
 
 
-def resolve_generic(choice: str) -> tuple[str, list[Path]]:
-    """The generic corpus actually used and its files. ``auto``: C4, else WikiText-2 train, else valid."""
-    where = os.pathsep.join(str(r) for r in roots())
+def resolve_generic(choice: str, data: Any = None) -> tuple[str, list[Path]]:
+    """The generic corpus actually used and its files. ``auto``: C4, else WikiText-2 train, else
+    valid. ``data``: the run's data access (``ctx.data``; default: the data roots)."""
+    data = data if data is not None else DataRoots()
+    where = os.pathsep.join(str(r) for r in data_roots())
     if choice == "auto":
         for name in ("c4", "wikitext2_train", "wikitext2_valid"):
-            files = _corpus_files(name)
+            files = _corpus_files(name, data)
             if files:
                 return name, files
         raise UsageError(
             f"grad_mask: no generic corpus under the data roots {where} (looked for c4/*.json[.gz], "
             "wikitext2/train.txt, wikitext2/valid.txt); run `tom-harness data fetch wikitext2`"
         )
-    files = _corpus_files(choice)
+    files = _corpus_files(choice, data)
     if not files:
         raise UsageError(f"grad_mask: parameter 'generic': corpus {choice!r} has no files under the data roots {where}")
     return choice, files
@@ -103,7 +103,7 @@ class GradMask(Intervention):
                     "loss": "last_token", "bos": False}
         out = {"tom": (content_key(CACHE_KIND, fp, files_fingerprint([tom_file]), tom_desc, self.version), tom_desc)}
         if self.values["exclude_generic"]:
-            corpus, files = resolve_generic(self.values["generic"])
+            corpus, files = resolve_generic(self.values["generic"], ctx.data)
             gen_desc = {"data": corpus, "n": self.values["n_generic"], "seqlen": self.values["generic_seqlen"],
                         "seed": self.values["seed"], "loss": "all_tokens", "bos": False}
             out["generic"] = (content_key(CACHE_KIND, fp, files_fingerprint(files), gen_desc, self.version), gen_desc)
@@ -113,7 +113,7 @@ class GradMask(Intervention):
         tok = ctx.tokenizer
         if which == "tom":
             return sensitivity.tom_samples(tok, ctx.data_path("sparse_tom", "fisher_prompts.json"), desc["n"], desc["seed"])
-        _corpus, files = resolve_generic(desc["data"])
+        _corpus, files = resolve_generic(desc["data"], ctx.data)
         docs = sensitivity.c4_documents(files) if desc["data"] == "c4" else sensitivity.wikitext_documents(files[0])
         try:
             return sensitivity.generic_samples(tok, docs, desc["n"], desc["seqlen"], desc["seed"])
@@ -245,6 +245,4 @@ def target_model(ctx: Any) -> torch.nn.Module:
 def maps_model(ctx: Any) -> torch.nn.Module:
     """The HF model gradients are taken on: the model itself, or for vLLM (whose modules cannot be
     differentiated through) the in-process HF twin of the same checkpoint, loaded once."""
-    from tom_harness.backends.vllm_checkpoints import hf_twin
-
-    return hf_twin(ctx.handle)
+    return ctx.handle.in_process_model()

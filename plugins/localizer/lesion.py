@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from tom_harness.model import surgery
+from tom_harness import surgery
 
 
 class Overwrite:

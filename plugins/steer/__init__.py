@@ -14,22 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from tom_harness.results.outdir import intervention_id
-from tom_harness.api.errors import UsageError
-from tom_harness.api.hookspecs import hookimpl
-from tom_harness.api.intervention import Intervention, TaskInfo
-from tom_harness.api.params import Param
-from tom_harness.backends.vllm_checkpoints import hf_twin
-from tom_harness.model import surgery
-from tom_harness.model.activations import POOLINGS, decoder_blocks
-from tom_harness.data.stimuli import NETWORKS
+from tom_harness import (
+    NETWORKS, POOLINGS, Intervention, Param, TaskInfo, UsageError, decoder_blocks, hookimpl,
+    intervention_id, surgery,
+)
 
 from . import hooks
 from .export import steer_config, write_steer_file
 from .vector import contrast_stimuli, mean_difference, random_like
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tom_harness.api.context import RunContext
+    from tom_harness import RunContext
 
 
 class Steer(Intervention):
@@ -73,7 +68,7 @@ class Steer(Intervention):
         return None
 
     def prepare(self, ctx: "RunContext") -> None:
-        model = hf_twin(ctx.handle)  # vLLM: vectors come from an in-process copy, hooks go to the engine
+        model = ctx.handle.in_process_model()  # vLLM: vectors come from an in-process copy, hooks go to the engine
         blocks = len(decoder_blocks(model))
         layers = list(self.values["layers"]) or [blocks // 2]
         bad = [layer for layer in layers if not 0 <= layer < blocks]

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from tom_harness.model import surgery
+from tom_harness import surgery
 
 ACTIONS = ("add", "clamp")
 POSITIONS = ("all", "generated")

@@ -19,14 +19,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from tom_harness.backends.vllm_checkpoints import hf_twin
-from tom_harness.cache.artifacts import content_key
-from tom_harness.api.errors import UsageError
-from tom_harness.model.activations import extract
-from tom_harness.data.stimuli import Stimuli, load_stimuli
+from tom_harness import Stimuli, UsageError, content_key, extract, load_stimuli
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tom_harness.api.context import RunContext
+    from tom_harness import RunContext
 
 CACHE_KIND = "steer_vectors"
 VECTOR_VERSION = "1"
@@ -63,7 +59,7 @@ def mean_difference(ctx: "RunContext", stimuli: Stimuli, pooling: str, batch_siz
     key = content_key(CACHE_KIND, ctx.handle.fingerprint, stimuli.fingerprint, pooling, VECTOR_VERSION)
 
     def compute() -> dict[str, torch.Tensor]:
-        acts = extract(hf_twin(ctx.handle), ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)
+        acts = extract(ctx.handle.in_process_model(), ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)
         n = len(stimuli.positive)
         pos, neg = acts.pooled[:n].float().mean(0), acts.pooled[n:].float().mean(0)
         return {"direction": pos - neg, "pos_mean": pos, "neg_mean": neg}
