@@ -64,7 +64,8 @@ def mirror(shared_data):
 
 def test_registry_pins_the_shared_files(shared_data):
     rows = {r["name"]: r for r in ds.data_status(shared_data, verify=True)}
-    assert set(rows) == {"tomi", "hitom", "fantom", "bigtom", "sparse_tom", "localizer", "wikitext2", "enigma_cache"}
+    assert set(rows) == {"tomi", "hitom", "fantom", "bigtom", "sparse_tom", "localizer", "wikitext2", "enigma_cache",
+                         "enigma_prompts"}
     assert all(r["status"] == "ok" for r in rows.values()), rows
 
 
@@ -74,6 +75,16 @@ def test_fetch_bigtom(mirror, tmp_path, shared_data):
     assert all(p.read_bytes() == (shared_data / "bigtom" / p.name).read_bytes() for p in paths)
     seed = ds.DATASETS["bigtom"].upstream("bigtom_seed2024.json")
     assert seed.endswith("/data/tom_datasets/bigtom/bigtom_reduced_q_seed%5B2024%5D.json")
+
+
+def test_fetch_enigma_prompts(mirror, tmp_path, shared_data):
+    """The original's templates are a dataset: fetched, pinned by sha256, upstream at eb8b8b5."""
+    paths = ds.fetch(["enigma_prompts"], tmp_path, base_url=mirror, progress=False)
+    assert len(paths) == 17 and all(p.read_bytes() == (shared_data / "enigma_prompts" / p.name).read_bytes() for p in paths)
+    info = ds.DATASETS["enigma_prompts"]
+    assert info.upstream("eval_prompt_3_0.yaml") == ("https://raw.githubusercontent.com/seacowx/EnigmaToM/"
+                                                     "eb8b8b54ced7c87f71081ce5a02b5e5dafc91d10/src/prompts/eval_prompt_3_0.yaml")
+    assert info.upstream("generation_config.yml").endswith("/src/configs/generation_config.yml")
 
 
 def test_fetch_verifies_and_lists(mirror, tmp_path, shared_data, capsys):

@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     prompts = sub.add_parser("prompts", help="dry run: write each document's exact prompt per row and task "
                              "(JSONL under --output_path/<row>/<task>.jsonl), without evaluating")
     _add_run_args(prompts)
+    prompts.add_argument("--stub_answers", nargs="?", const="canned", default=None, metavar="FILE",
+                         help="answer the interventions' own model calls (SimToM's perspective, DWM's world "
+                              "states, ...) from a recording, a JSON object {prompt or its sha256: answer}, "
+                              "or with canned answers when no FILE is given; the model is not loaded")
 
     ls = sub.add_parser("list", help="list plugins, interventions (with parameters), tasks and model aliases")
     ls.add_argument("what", nargs="?", default="all", choices=["all", "plugins", "interventions", "tasks", "models"])

@@ -76,7 +76,8 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     from tom_harness.run.dryrun import dry_run
 
     spec, host, output, _ = matrix_from_args(args)
-    summary = dry_run(spec, host, Path(output), ArtifactCache(args.cache_dir) if args.cache_dir else None)
+    summary = dry_run(spec, host, Path(output), ArtifactCache(args.cache_dir) if args.cache_dir else None,
+                      stub=getattr(args, "stub_answers", None))
     for w in summary["written"]:
         print(f"{w['row']} x {w['task']}: {w['prompts']} prompts -> {w['file']}")
         for note in w.get("warnings", []):

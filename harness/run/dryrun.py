@@ -28,6 +28,7 @@ from lm_eval.api.model import LM, TemplateLM
 from lm_eval.models.huggingface import HFLM
 
 from tom_harness.cache.artifacts import ArtifactCache
+from tom_harness.backends.stub import RecordedLM, load_answers
 from tom_harness.host.stack import prompt_parts
 from tom_harness.lmeval import patches
 from tom_harness.spec.matrix import MatrixSpec
@@ -141,13 +142,19 @@ def collect(requests: list[Any]) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCache | None = None) -> dict[str, Any]:
-    """Write ``<output>/<iv-id>/<task>.jsonl`` for every applicable cell; returns a summary."""
+def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCache | None = None,
+            stub: str | None = None) -> dict[str, Any]:
+    """Write ``<output>/<iv-id>/<task>.jsonl`` for every applicable cell; returns a summary.
+
+    ``stub``: answer the interventions' own model calls from a recording (a JSON file, see
+    :mod:`tom_harness.backends.stub`) or, with ``"canned"``, with canned answers; the model is
+    then never loaded and nothing is cached."""
     with patches.patched():
-        return _dry_run(spec, host, Path(output), cache)
+        return _dry_run(spec, host, Path(output), cache, stub)
 
 
-def _dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCache | None) -> dict[str, Any]:
+def _dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCache | None,
+             stub: str | None) -> dict[str, Any]:
     from tom_harness.backends.loading import load
 
     t0, c0 = time.perf_counter(), time.process_time()
@@ -158,8 +165,14 @@ def _dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCa
     recorder = PromptRecorder(tokenizer, resolved.get("chat_template_args"))
     handle = LazyHandle(lambda: load(host, spec.model, spec.model_args, spec.device, spec.batch_size),
                         str(resolved.get("name", "")), spec.model, dict(spec.model_args), tokenizer)
+    if stub is None:
+        calls: dict[str, Any] = {"calls_to": _LazyLM(handle, recorder)}
+    else:
+        calls = {"calls_to": RecordedLM(load_answers(stub) if stub != "canned" else None, tokenizer=tokenizer,
+                                        apply_chat_template=recorder.apply_chat_template),
+                 "store_calls": False, "fingerprint": f"stub:{stub}"}
     session = open_session(handle, PromptOptions.of(spec), cache=cache, task_info=catalog.info, show_progress=False,
-                           requests_to=recorder, calls_to=_LazyLM(handle, recorder))
+                           requests_to=recorder, **calls)
     written, skipped = [], []
     for cell in plan_cells(ivs, spec.tasks, (1, 1)):
         iv = cell.intervention

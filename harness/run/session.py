@@ -69,18 +69,21 @@ def open_session(
     handle: Any, options: PromptOptions = PromptOptions(), *, cache: ArtifactCache | None = None,
     task_info: Callable[[str], TaskInfo] | None = None, show_progress: bool = True,
     output_dir: Path | None = None, requests_to: Any = None, calls_to: Any = None,
-    wrapper: InterventionLM | None = None,
+    store_calls: bool = True, fingerprint: str = "", wrapper: InterventionLM | None = None,
 ) -> RunSession:
     """Build a session around ``handle``.
 
     ``requests_to`` is the lm-eval model the wrapper forwards task requests to and ``calls_to``
     the one the caller generates with (both default to ``handle.lm``; the dry run records
-    requests and loads the weights only for model calls). ``wrapper`` is wired instead of a new
+    requests and loads the weights only for model calls). ``store_calls``: keep the model calls'
+    answers in the cache's generation store; ``fingerprint``: the model part of their cache keys
+    (default: the handle's, read at the first call). ``wrapper`` is wired instead of a new
     :class:`InterventionLM` (``tomh`` is one)."""
     patches.install()
     cache = cache or ArtifactCache()
     caller = SessionCaller(
-        calls_to if calls_to is not None else handle.lm, GenerationStore(cache.root / "generations.sqlite"),
+        calls_to if calls_to is not None else handle.lm,
+        GenerationStore(cache.root / "generations.sqlite") if store_calls else None, fingerprint,
         apply_chat_template=options.apply_chat_template, system_instruction=options.system_instruction,
     )
     caller.handle = handle
