@@ -80,6 +80,13 @@ def edits_prompts(iv: Intervention) -> bool:
     return "prompts" in part_kinds(iv)
 
 
+def prompt_parts(iv: Intervention) -> list[Intervention]:
+    """The interventions of a row that edit prompts, in stack order (a plain row: itself or
+    none). A dry run prepares and applies only these; the row's ``edit_prompts`` asks only these."""
+    parts = iv.parts if isinstance(iv, Stack) else [iv]
+    return [p for p in parts if edits_prompts(p)]
+
+
 def build_stack_rows(text: str, known: Collection[str],
                      build_part: Callable[[str], list[Intervention]]) -> list[Intervention] | None:
     """Rows of a stacked spec (the product of each part's expanded rows), or None if ``text``
@@ -171,12 +178,12 @@ class Stack(Intervention):
             raise first
 
     def edit_prompts(self, docs: list[dict], task: TaskInfo, ctx: "RunContext") -> list[PromptEdit | None]:
-        prompt_parts = [p for p in self.parts if edits_prompts(p)]
-        per_part = [p.edit_prompts(docs, task, ctx) for p in prompt_parts]
-        for p, edits in zip(prompt_parts, per_part):
+        editing = prompt_parts(self)
+        per_part = [p.edit_prompts(docs, task, ctx) for p in editing]
+        for p, edits in zip(editing, per_part):
             if len(edits) != len(docs):
                 raise ValueError(f"{p.label()}: edit_prompts returned {len(edits)} edits for {len(docs)} docs")
-        return [compose(list(zip(prompt_parts, col))) for col in zip(*per_part)] if per_part else [None] * len(docs)
+        return [compose(list(zip(editing, col))) for col in zip(*per_part)] if per_part else [None] * len(docs)
 
     def cell_metadata(self) -> dict[str, Any]:
         return {"stack": [p.label() for p in self.parts], "parts": {p.label(): p.cell_metadata() for p in self.parts}}
