@@ -111,7 +111,9 @@ def resolve_for(host: Any, backend: str, model_args: dict) -> tuple[Any, dict]:
     """The registered ``backend`` and its arguments, aliases resolved and checked by the
     backend's ``check`` (so a bad model fails before any task loads); loads nothing."""
     found = host.backend(backend)
-    args = resolve_model_args(host, model_args)
+    # aliases name weights: a backend without ``pretrained`` (replay: path=FILE) gets its args as given
+    needs_weights = backend in ("hf", "vllm") or "pretrained" in model_args
+    args = resolve_model_args(host, model_args) if needs_weights else dict(model_args)
     if found.check is not None:
         found.check(args)
     return found, args

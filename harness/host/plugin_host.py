@@ -37,6 +37,7 @@ LOAD_PLUGINS_ENV = "TOM_HARNESS_LOAD_PLUGINS"
 #: plugins registered on every run, under these names, before any entry point
 DEFAULT_PLUGINS: dict[str, str] = {
     "tom_harness.backends.loading": "tom_harness.backends.loading",
+    "tom_harness.backends.replay": "tom_harness.backends.replay",
     "builtin": "tom_harness.plugins.builtin",
     "benchmarks": "tom_harness.plugins.benchmarks",
     "grad_mask": "tom_harness.plugins.grad_mask",

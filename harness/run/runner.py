@@ -19,6 +19,7 @@ from tom_harness.run.cell_record import cell_dict, na_reason, version_info
 from tom_harness.results.outdir import OutputDir
 from tom_harness.api.context import ModelHandle, RunContext
 from tom_harness.run.session import PromptOptions, open_session
+from tom_harness.api.errors import NotApplicableError
 from tom_harness.run.guard import blame, loading_model
 from tom_harness.model.snapshot import snapshot
 from tom_harness.results.items import items_path, write_items
@@ -35,6 +36,12 @@ from tom_harness.run.restore_check import applied
 
 __all__ = ["Cell", "MatrixRunner", "RunSummary", "evaluate_kwargs", "expand_interventions", "plan_cells"]
 log = logging.getLogger("tom_harness")
+
+
+def backend_refusal(handle: ModelHandle, iv: Any) -> str | None:
+    """Why the loaded backend cannot run row ``iv`` (replay: only ``none``), or None."""
+    refuses = getattr(handle.lm, "refuses", None)
+    return refuses(iv) if callable(refuses) else None
 
 
 @dataclass
@@ -123,7 +130,7 @@ class MatrixRunner:
             where = f"{iv.label()} × {cell.task}"[:60]
             bar.set_postfix_str(where)
             wrapper.on_answered = lambda n, w=where: bar.set_postfix_str(f"{w} · {n} requests done")
-            reason = iv.unavailable(ctx) if hasattr(iv, "unavailable") else None
+            reason = backend_refusal(handle, iv) or (iv.unavailable(ctx) if hasattr(iv, "unavailable") else None)
             if reason:  # e.g. an adapter on a vLLM engine started without LoRA support
                 self._write_na(cell, reason)
                 summary.not_applicable.append((iv.label(), cell.task))
@@ -135,7 +142,12 @@ class MatrixRunner:
                     iv.prepare(ctx)
                 prepared[cell.iv_id] = time.time() - t0
                 self._artifacts[cell.iv_id] = self.cache.take_log()  # where each artifact came from
-            self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
+            try:
+                self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
+            except NotApplicableError as exc:  # e.g. a replay file without this cell's documents
+                self._write_na(cell, str(exc))
+                summary.not_applicable.append((iv.label(), cell.task))
+                continue
             summary.ran.append((iv.label(), cell.task))
 
     def _warn_chat_template(self, handle: ModelHandle, todo: list[Cell]) -> None:
