@@ -124,10 +124,3 @@ def load(host: Any, backend: str, model_args: dict, device: str | None = None, b
     found, args = resolve_for(host, backend, model_args)
     return found.loader(args, device, batch_size)
 
-
-def parse_model_args(text: str | dict | None) -> dict:
-    """``k=v,k2=v2`` (lm-eval style) into a dict of typed values (see ``kvargs.parse_kv``)."""
-    from tom_harness.spec.kvargs import parse_kv
-    from tom_harness.spec.option_checks import MODEL_ARG_STR_KEYS
-
-    return parse_kv(text, "--model_args", keep_str=MODEL_ARG_STR_KEYS)

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tom_harness.lmeval import progress
+from tom_harness.lmeval import patches, progress
 from tom_harness.cache.artifacts import ArtifactCache
 from tom_harness.run.cell_record import cell_dict, na_reason, version_info
 from tom_harness.results.outdir import OutputDir
 from tom_harness.api.context import ModelHandle, RunContext
+from tom_harness.run.session import PromptOptions, open_session
 from tom_harness.api.errors import NotApplicableError
-from tom_harness.backends.caller import GenerationStore, ModelCaller
 from tom_harness.run.guard import blame, loading_model
 from tom_harness.model.snapshot import snapshot
 from tom_harness.results.items import items_path, write_items
@@ -27,7 +27,7 @@ from tom_harness.lmeval.wrapper import InterventionLM
 from tom_harness.run.locks import locked
 from tom_harness.spec.matrix import MatrixSpec
 from tom_harness.api.params import DEFAULT_MAX_ROWS
-from tom_harness.run.plan import Cell, evaluate_kwargs, expand_interventions, parse_shard, plan_cells, quiet_git_hash
+from tom_harness.run.plan import Cell, evaluate_kwargs, expand_interventions, parse_shard, plan_cells
 from tom_harness.host.plugin_host import PluginHost
 from tom_harness.spec.repeats import RepeatingTaskManager, summarise
 from tom_harness.host.stack import is_checked
@@ -81,7 +81,7 @@ class MatrixRunner:
 
     def run(self) -> RunSummary:
         """Run the matrix as the only run writing into the output directory (a lock file)."""
-        with locked(self.out.root, self.lock_wait_s):
+        with locked(self.out.root, self.lock_wait_s), patches.patched():
             summary = self._run()
         for line in progress.summary():  # lm-eval's repeated notes, once (see progress.py)
             log.warning(line)
@@ -118,16 +118,9 @@ class MatrixRunner:
     def _run_cells(self, todo: list[Cell], summary: RunSummary) -> None:
         handle = self._load()
         self._warn_chat_template(handle, todo)
-        wrapper = InterventionLM(handle.lm)
-        wrapper.task_info = self.catalog.info
-        caller = ModelCaller(
-            handle.lm, GenerationStore(self.cache.root / "generations.sqlite"), handle.fingerprint,
-            apply_chat_template=self.spec.apply_chat_template, system_instruction=self.spec.system_instruction,
-        )
-        ctx = RunContext(handle=handle, cache=self.cache, caller=caller, seed=self.spec.seed,
-                         show_progress=self.progress, output_dir=self.out.root)
-        wrapper.ctx = ctx
-        wrapper.sample_seed = self.spec.seed
+        session = open_session(handle, PromptOptions.of(self.spec), cache=self.cache, task_info=self.catalog.info,
+                               show_progress=self.progress, output_dir=self.out.root)
+        ctx, wrapper = session.ctx, session.wrapper
         self.out.update_manifest(model=handle.name, model_fingerprint=handle.fingerprint, backend=handle.backend)
         baseline = handle.apply_to_model(snapshot)
         prepared: dict[str, float] = {}
@@ -170,9 +163,6 @@ class MatrixRunner:
 
     def _run_one(self, cell: Cell, ctx: RunContext, wrapper: InterventionLM, baseline: list, prep_s: float) -> None:
         import lm_eval
-        import lm_eval.evaluator
-
-        lm_eval.evaluator.get_git_commit_hash = quiet_git_hash
 
         iv, handle = cell.intervention, ctx.handle
         caller = ctx.caller
