@@ -40,6 +40,8 @@ class CoT(PromptBaseline):
     requires = {**STORY_TASK, "output_type": "generate_until"}
 
     def edit_prompts(self, docs, task, ctx):
+        if docs and all(d.get("worked_examples") for d in docs):
+            return self._task_examples(docs, task, ctx)
         shots = int(self.values.get("shots", 0))
         preamble = None
         if shots:
@@ -51,3 +53,15 @@ class CoT(PromptBaseline):
         self._finish(ctx, len(stories_from_docs(docs, is_dialogue(task))[0]), len(docs))
         self.metadata["shots"] = shots
         return [PromptEdit(preamble=preamble, instruction=COT_INSTRUCTION, gen_kwargs=dict(gen)) for _ in docs]
+
+    def _task_examples(self, docs, task, ctx):
+        """The task declares its own worked examples, laid out as its original prompt does
+        (doc field ``worked_examples``): they are the CoT prompt, with no instruction added and
+        the task's own generation budget unless ``max_gen_toks`` is given."""
+        self._calls = 0
+        self._before = (ctx.caller.stats.calls, ctx.caller.stats.generated_tokens)
+        self._finish(ctx, len(stories_from_docs(docs, is_dialogue(task))[0]), len(docs))
+        self.metadata["shots"] = "task's worked examples"
+        budget = int(self.values.get("max_gen_toks", 512))
+        gen = {"max_gen_toks": budget} if budget != next(p.default for p in self.params if p.name == "max_gen_toks") else {}
+        return [PromptEdit(preamble=d["worked_examples"], gen_kwargs=dict(gen)) for d in docs]
