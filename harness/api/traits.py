@@ -39,6 +39,9 @@ TRAITS: dict[str, tuple[tuple | None, str]] = {
                          "worked examples go before it"),
     "reasoning_cue": (None, "the benchmark's own wording of the step-by-step phrase (sbs uses it "
                             "unless given text=)"),
+    "condition": (None, "the condition a subtask's items probe (e.g. belief); see control_of"),
+    "control_of": (None, "this subtask is the control of the sibling whose condition is named: its "
+                         "group gets <condition>_minus_<control condition> of the headline metric"),
     "paired_ttest": ((True, False), "the leaderboard adds the original study's paired t-test over "
                                     "per-item scores (scipy ttest_rel) beside the harness's own test"),
 }
