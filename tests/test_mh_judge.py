@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from tom_harness.task_yamls._yesno_judge import cut_run_on, judge, proposition
+from tom_harness.task_yamls.yesno_judge import cut_run_on, judge_yes_no as judge, proposition
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mh_judge_labels.json"
 KINDS = {"direct", "step_by_step", "cot", "option_list", "option_chosen", "hedge", "hedge_resolved", "run_on",

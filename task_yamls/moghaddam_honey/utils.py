@@ -9,15 +9,14 @@ The task declares where the prompt methods put their text (traits ``answer_cue``
 two-shot CoT prompt already laid out as the original writes them (``worked_examples``), so the
 built-in ``sbs`` and ``cot`` rows give the original SbS, CoT and SbS+CoT prompts.
 
-Scoring: the rule-based judge of :mod:`tom_harness.task_yamls._yesno_judge` finds the
+Scoring: the rule-based judge of :mod:`tom_harness.task_yamls.yesno_judge` finds the
 response's conclusion (``acc``: it is the correct one; inconclusive is wrong, as in the paper).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from tom_harness.task_yamls._common import read_json, to_dataset_dict
-from tom_harness.task_yamls._yesno_judge import judge
+from tom_harness.task_yamls.helpers import judge_yes_no, read_json, to_dataset_dict
 
 DATASET = "moghaddam_honey"
 INSTRUCTION = "Read the scenario and answer the following question:\n\n"
@@ -59,7 +58,7 @@ def doc_to_text(doc: dict) -> str:
 
 
 def process_results(doc: dict, results: list[str]) -> dict[str, float]:
-    verdict = judge(results[0], doc["question"])
+    verdict = judge_yes_no(results[0], doc["question"])
     return {"acc": float(verdict.conclusion == doc["answer"].lower()),
             "inconclusive": float(verdict.conclusion is None),
             "run_on": float("run-on" in verdict.rule)}

@@ -27,7 +27,7 @@ the correct conclusion (or gives the correct reasoning); inconclusive counts as 
    marked signal, plain answers that all agree are the conclusion; plain answers that
    contradict each other are inconclusive. No signal at all is inconclusive.
 
-:func:`judge` returns ``"yes"``, ``"no"`` or ``None`` (inconclusive) with the rule that decided.
+:func:`judge_yes_no` returns ``"yes"``, ``"no"`` or ``None`` (inconclusive) with the rule that decided.
 """
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ def signals(text: str, question: str) -> list[tuple[int, str | None, bool]]:
     return sorted(found, key=lambda s: s[0])
 
 
-def judge(response: str, question: str, item_start: str = "Scenario:") -> Verdict:
+def judge_yes_no(response: str, question: str, item_start: str = "Scenario:") -> Verdict:
     """The response's conclusion about ``question`` (module docstring: the rules)."""
     text, cut = cut_run_on(response or "", item_start)
     text, letters, listed = _options(text)
