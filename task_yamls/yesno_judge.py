@@ -7,9 +7,11 @@ the correct conclusion (or gives the correct reasoning); inconclusive counts as 
 1. **Run-ons.** Only the text before the response starts a new item (``item_start``, e.g.
    ``Scenario:``, or a repeat of the instruction) is judged: small models often go on to invent
    the next scenario and answer that one too.
-2. **Option lists.** An ``(A) Yes (B) No`` list offers the options without choosing; it is
-   removed. A later choice of a letter (``Answer: (B)``) counts as that option; otherwise the
-   list adds nothing (a response that only lists options is inconclusive).
+2. **Option lists.** A list that offers both answers (``(A) Yes (B) No``, ``A). no B). yes``,
+   ``(1). Yes; (2). No;``, ``- no - yes``) chooses nothing; it is removed. A later choice of a
+   label (``Answer: (B)``, ``The answer is: (1). Yes``) counts as that option; choices that
+   disagree (``The answer is A. The answer is B.``, or ``(A). yes`` where A was no) are
+   inconclusive; with no choice the list adds nothing (a bare list is inconclusive).
 3. **Signals.** The text is read for answer signals, in order:
 
    * *marked* conclusions: ``the answer is: no``, ``Answer: yes``, ``So, yes``, ``Therefore ...``
@@ -57,8 +59,10 @@ _HEDGES = re.compile(
     r"|\bit depends\b|\bdepends on\b|\bnot enough (?:information|context|details)\b|\bmay or may not\b"
     r"|\b(?:it is|it's|that is) (?:not clear|unclear)\b|\bunclear (?:whether|if)\b|\bcould be either\b"
     r"|\b(?:both|either) yes (?:or|and) no\b|\bnot (?:possible|able) to (?:say|tell|determine|know)\b", re.I)
-_OPTIONS = re.compile(r"\(?\b([A-Da-d])\)?[.):]?\s*(yes|no)\b[.,;]?\s*(?:\n\s*)?\(?\b([A-Da-d])\)?[.):]?\s*(yes|no)\b", re.I)
-_PICK = re.compile(r"(?:answer(?: is)?|choose|pick|option)\s*[:\-]?\s*\(?\b([A-Da-d])\b\)?|^\s*\(([A-Da-d])\)", re.I | re.M)
+#: one offered option: ``(A) Yes``, ``A). no``, ``B. yes``, ``(1). Yes;``, ``- no`` (a bullet has no label)
+_ENTRY = re.compile(r"(?:\(?\b([A-D]|[1-5])\b\)?[.):]*|(?m:^)[ \t]*[-*])[ \t]*(yes|no)\b[.;,]?", re.I)
+#: a choice of a labelled option, with the option's text when repeated: ``The answer is: (1). Yes``
+_PICK = re.compile(r"(?i:answer(?: is)?|choose|pick|option)\s*[:\-]?\s*\(?\b([A-D]|[1-5])\b\)?(?:[.):;]*[ \t]*((?i:yes|no))\b)?")
 
 
 @dataclass(frozen=True)
@@ -94,12 +98,40 @@ def cut_run_on(text: str, item_start: str = "Scenario:") -> tuple[str, bool]:
 
 
 def _options(text: str) -> tuple[str, dict[str, str], bool]:
-    """Text without ``(A) Yes (B) No`` lists, the letters' meanings, whether a list was there."""
+    """Text without option lists (two or more offered options in a row, with both answers
+    among them), the labels' meanings, whether a list was there."""
+    runs: list[list[re.Match]] = []
+    for m in _ENTRY.finditer(text):
+        if runs and not text[runs[-1][-1].end():m.start()].strip():
+            runs[-1].append(m)
+        else:
+            runs.append([m])
     meaning: dict[str, str] = {}
-    for m in _OPTIONS.finditer(text):
-        meaning[m.group(1).upper()] = m.group(2).lower()
-        meaning[m.group(3).upper()] = m.group(4).lower()
-    return _OPTIONS.sub(" ", text), meaning, bool(meaning)
+    listed = False
+    for run in runs:
+        if len(run) < 2 or len({m.group(2).lower() for m in run}) < 2:
+            continue
+        listed = True
+        for m in run:
+            if m.group(1):
+                meaning.setdefault(m.group(1).upper(), m.group(2).lower())
+        text = text[: run[0].start()] + " " * (run[-1].end() - run[0].start()) + text[run[-1].end():]
+    return text, meaning, listed
+
+
+def _picked(text: str, meaning: dict[str, str]) -> str | None | bool:
+    """The option the response chose after offering a list: ``"yes"``/``"no"``, None when its
+    choices disagree (``The answer is A. The answer is B.``, or ``(A). yes`` where A was no),
+    False when it chose nothing."""
+    values = set()
+    for m in _PICK.finditer(text):
+        label, said = m.group(1).upper(), (m.group(2) or "").lower()
+        if label not in meaning:
+            continue
+        values.add(meaning[label] if not said or said == meaning[label] else None)
+    if not values:
+        return False
+    return values.pop() if len(values) == 1 else None
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:
@@ -141,9 +173,9 @@ def judge_yes_no(response: str, question: str, item_start: str = "Scenario:") ->
     text, letters, listed = _options(text)
     where = " (before the run-on)" if cut else ""
     if listed:
-        pick = next((m.group(1) or m.group(2) for m in _PICK.finditer(text)), None)
-        if pick and pick.upper() in letters:
-            return Verdict(letters[pick.upper()], "option chosen" + where)
+        pick = _picked(text, letters)
+        if pick is not False:
+            return Verdict(pick, ("option chosen" if pick else "options chosen inconsistently") + where)
     found = signals(text, question)
     marked = [s for s in found if s[2]]
     if marked:
