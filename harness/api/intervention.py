@@ -74,7 +74,14 @@ class PromptEdit:
       the prompt (the task's trait ``answer_cue``, e.g. ``"Answer: "``; worked examples' answers
       included), or at the end of the prompt when the task declares no cue;
     * ``gen_kwargs``: overrides for generation requests (e.g. more ``max_gen_toks`` for CoT);
-    * ``info``: free-form notes stored with the sample (e.g. the masked-away events).
+    * ``info``: free-form notes stored with the sample (e.g. the masked-away events);
+    * ``remove``: regular expressions whose matches are deleted from the task's prompt before the
+      splices (e.g. CoT drops "without any explanation");
+    * ``messages``: the whole prompt as chat turns (``[{"role", "content"}, ...]``), replacing the
+      task's prompt: a faithful reproduction of another code base's prompt and turn structure.
+      It is rendered like the interventions' own calls (``ctx.caller.render``: the run's chat
+      template and system instruction; without a chat template the turns are joined by blank
+      lines); the other text fields are then ignored, ``gen_kwargs`` still apply.
     """
 
     narrative: str | None = None
@@ -84,6 +91,8 @@ class PromptEdit:
     answer_lead: str | None = None
     gen_kwargs: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    remove: tuple[str, ...] = ()
+    messages: list[dict[str, str]] | None = None
 
 
 class Intervention:
