@@ -19,8 +19,9 @@ the correct conclusion (or gives the correct reasoning); inconclusive counts as 
      slot), and hedges about the answer (``cannot be determined``, ``it depends``, ``not enough
      information``, ``may or may not``): a hedge is a marked *inconclusive* signal;
    * *plain* answers: a sentence that opens with ``Yes,``/``No.``, or a restatement of the
-     question's proposition (its belief/perception verb and most of its content words), negated
-     or not.
+     question's proposition (its belief/perception verb and two thirds of its other content
+     words, at least two), negated or not; a sentence that opens with If / When / Whether states
+     a condition, not an answer.
 
 4. **Decision.** The last marked signal is the conclusion: a reversal that ends in a marked
    conclusion (``Yes. Wait ... so the answer is no``) counts as its final conclusion, and a
@@ -155,12 +156,12 @@ def signals(text: str, question: str) -> list[tuple[int, str | None, bool]]:
     verb, content = proposition(question)
     if verb:
         for start, sent in _sentences(text):
-            if sent.endswith("?") or sent.lower().startswith("question"):
-                continue
+            if sent.endswith("?") or re.match(r"^(?:\d+\.\s*)?(?:question|if|whether|when)\b", sent, re.I):
+                continue  # a question, or a condition rather than a claim
             stems = {_stem(w) for w in _words(sent)}
             if not any(s.startswith(verb[:4]) for s in stems):
                 continue
-            if content and len(content & stems) < max(1, (len(content) + 1) // 2):
+            if content and len(content & stems) < max(min(2, len(content)), (2 * len(content) + 2) // 3):
                 continue
             polarity = "no" if _NEG.search(sent) else "yes"
             found.append((start, polarity, bool(_CONCLUDE.match(sent))))

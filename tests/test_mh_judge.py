@@ -56,7 +56,7 @@ def _agreement(cases: list[dict]) -> tuple[int, float, float, list]:
             cohen_kappa_score(correct_h, correct_j), wrong)
 
 
-@pytest.mark.parametrize("subset", ["all", "written", "smollm2_blind"])
+@pytest.mark.parametrize("subset", ["all", "not_blind", "smollm2_blind"])
 def test_agreement_with_hand_labels(cases, subset):
     """Conclusion (yes / no / inconclusive) and correctness agreement, Cohen's kappa. The
     smollm2_blind cases were labelled before the judge saw them; the judge then got 24/28
