@@ -20,7 +20,7 @@ the correct conclusion (or gives the correct reasoning); inconclusive counts as 
      information``, ``may or may not``): a hedge is a marked *inconclusive* signal;
    * *plain* answers: a sentence that opens with ``Yes,``/``No.``, or a restatement of the
      question's proposition (its belief/perception verb and two thirds of its other content
-     words, at least two), negated or not; a sentence that opens with If / When / Whether states
+     words, at least two), negated or not; a sentence that opens with If / Whether states
      a condition, not an answer.
 
 4. **Decision.** The last marked signal is the conclusion: a reversal that ends in a marked
@@ -156,7 +156,7 @@ def signals(text: str, question: str) -> list[tuple[int, str | None, bool]]:
     verb, content = proposition(question)
     if verb:
         for start, sent in _sentences(text):
-            if sent.endswith("?") or re.match(r"^(?:\d+\.\s*)?(?:question|if|whether|when)\b", sent, re.I):
+            if sent.endswith("?") or re.match(r"^(?:\d+\.\s*)?(?:question|if|whether)\b", sent, re.I):
                 continue  # a question, or a condition rather than a claim
             stems = {_stem(w) for w in _words(sent)}
             if not any(s.startswith(verb[:4]) for s in stems):
