@@ -46,6 +46,7 @@ def test_items_hold_every_answer_verdict(runs):
         m = row["metrics"]
         verdicts = [m[f"acc_r{k}"] for k in range(N)]
         assert set(verdicts) <= {0.0, 1.0} and m["acc"] == pytest.approx(sum(verdicts) / N)
+        assert row["counts"]["acc"] == sum(verdicts) and row["n_repeats"] == N  # per-scenario correct count
 
 
 def test_group_has_belief_minus_photo(runs):
