@@ -64,7 +64,7 @@ def cmd_replay_from_counts(args: argparse.Namespace) -> int:
 
 def compare_transfer(args: argparse.Namespace, dirs: list[Path], tasks: list[str] | None, dest: Path) -> int:
     """``compare ... --base B --tuned T --teacher R``: the transfer report."""
-    from tom_harness.results.compare import _cells_by_row
+    from tom_harness.results.compare import cells_by_row
     from tom_harness.results.outdir import OutputDir
     from tom_harness.results.transfer import resolve_sides, run_transfer, summary_lines
     from tom_harness.spec.option_checks import check_output_dir
@@ -75,7 +75,7 @@ def compare_transfer(args: argparse.Namespace, dirs: list[Path], tasks: list[str
         raise UsageError(f"the transfer report needs --base, --tuned and --teacher; missing {', '.join(absent)}")
     if len(dirs) not in (1, 3):
         raise UsageError("the transfer report takes one output directory (three rows) or three (one row each)")
-    sides = resolve_sides(dirs, args.base, args.tuned, args.teacher, _cells_by_row, args.row)
+    sides = resolve_sides(dirs, args.base, args.tuned, args.teacher, cells_by_row, args.row)
     _, summaries, files = run_transfer(sides, tasks, dest, check_output_dir)
     if dest.resolve() in {d.resolve() for d in dirs}:
         OutputDir(dest).record(files)

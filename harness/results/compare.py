@@ -67,6 +67,14 @@ def _run(root: Path) -> Run:
     return Run(root, rows, RowIndex(cells, manifest_specs([root])))
 
 
+def cells_by_row(root: Path) -> dict[str, dict[str, dict]]:
+    """Row label -> task -> cell of a run's finished rows; row ids are accepted as aliases."""
+    rows = dict(_run(root).rows)
+    for by_task in list(rows.values()):
+        rows.setdefault(next(iter(by_task.values()))["intervention"]["id"], by_task)
+    return rows
+
+
 def pairs(runs: list[Path], row_names: list[str] | None) -> list[tuple[str, dict, str, dict]]:
     """(left name, left cells by task, right name, right cells by task) to compare."""
     if len(runs) == 1:
