@@ -112,3 +112,30 @@ def test_dpo_on_pairs_from_repeats_runs_as_a_row(host, tiny_handle, tiny_model_d
     # an SFT file is not pairs: the message says how to make them
     assert main(["train", "dpo", "--data", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "z")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_killed_training_resumes_from_its_checkpoint(tiny_model_dir, sft_data, tmp_path, monkeypatch, capsys):
+    from transformers import TrainerCallback
+
+    import tom_harness.train.trainer as trainer
+
+    _, data = sft_data
+    steps = ["--max_steps", "4", "--save_steps", "2"]
+
+    class Kill(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            raise KeyboardInterrupt  # killed right after the step-2 checkpoint
+
+    with monkeypatch.context() as m:
+        m.setattr(trainer, "_bar_callback", lambda enabled: Kill())
+        assert _train("sft", tiny_model_dir, data, tmp_path / "k", tmp_path / "c", *steps) == 130
+    assert not (tmp_path / "k").exists()
+    assert list((tmp_path / "c" / "adapters").glob(".work-*/checkpoint-2"))
+    assert _train("sft", tiny_model_dir, data, tmp_path / "k", tmp_path / "c", *steps) == 0
+    card = json.loads((tmp_path / "k" / "adapter_card.json").read_text())
+    assert card["training"]["resumed_from"].endswith("checkpoint-2") and card["training"]["steps"] == 4
+    assert not list((tmp_path / "c" / "adapters").glob(".work-*"))  # checkpoints go once the adapter is in place
+    assert _train("sft", tiny_model_dir, data, tmp_path / "whole", tmp_path / "c2", *steps) == 0
+    assert [s["step"] for s in card["loss_curve"]] == [1, 2, 3, 4]  # the checkpoint's history is kept
+    whole = (tmp_path / "whole" / "adapter_model.safetensors").read_bytes()
+    assert (tmp_path / "k" / "adapter_model.safetensors").read_bytes() == whole
