@@ -139,3 +139,22 @@ def test_killed_training_resumes_from_its_checkpoint(tiny_model_dir, sft_data, t
     assert [s["step"] for s in card["loss_curve"]] == [1, 2, 3, 4]  # the checkpoint's history is kept
     whole = (tmp_path / "whole" / "adapter_model.safetensors").read_bytes()
     assert (tmp_path / "k" / "adapter_model.safetensors").read_bytes() == whole
+
+
+def test_replay_lines_render_the_tasks_own_prompt(host, sft_data):  # noqa: F811
+    from tom_harness.train.data import read_data
+    from tom_harness.train.replay import renderer
+
+    run, _ = sft_data
+    samples = [json.loads(x) for x in (run / "cells/none/samples/toy_gen/toy_gen.jsonl").read_text().splitlines()]
+    replay = run.parent / "replay.jsonl"
+    replay.write_text("".join(json.dumps({"task": "toy_gen", "doc": s["doc"], "repeat": 0, "response": " box"}) + "\n"
+                              for s in samples))
+    data = read_data(replay, "sft", renderer(host, None, include_path=[str(TOY_TASKS)]))
+    assert data.kind == "replay" and [r["prompt"] for r in data.rows] == [s["arguments"][0][0] for s in samples]
+    assert [k["doc_hash"] for k in data.keys] == [s["doc_hash"] for s in samples]  # what compare matches on
+    chat = read_data(replay, "sft", renderer(host, None, chat=True, include_path=[str(TOY_TASKS)]))
+    assert chat.rows[0]["completion"] == [{"role": "assistant", "content": " box"}]
+    with pytest.raises(UsageError, match="preference pairs"):
+        read_data(replay, "dpo")
+

@@ -18,12 +18,14 @@ CARD = "adapter_card.json"
 
 
 def overlap(keys: Iterable[dict], tasks: Iterable[str]) -> dict[str, list]:
-    """task -> the doc ids of training items that belong to one of ``tasks``."""
+    """task -> the doc ids (or document hashes, for replay lines without ids) of training items
+    that belong to one of ``tasks``."""
     wanted = set(tasks)
     found: dict[str, list] = {}
     for key in keys:
         if key.get("task") in wanted:
-            found.setdefault(str(key["task"]), []).append(key.get("doc_id"))
+            doc = key.get("doc_id")
+            found.setdefault(str(key["task"]), []).append(doc if doc is not None else str(key.get("doc_hash"))[:12])
     return found
 
 
