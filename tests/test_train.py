@@ -158,3 +158,18 @@ def test_replay_lines_render_the_tasks_own_prompt(host, sft_data):  # noqa: F811
     with pytest.raises(UsageError, match="preference pairs"):
         read_data(replay, "dpo")
 
+
+
+def test_pairs_with_a_teacher_prefer_the_teachers_answer():
+    from tom_harness.results.export_pairs import pair_lines
+
+    doc = {"choices": ["box", "basket"], "label": 0}
+    sample = {"doc": doc, "doc_id": 7, "doc_hash": "ab" * 32}
+    found = [{"prompt": "P", "completion": c, "repeat": k, "correct": None}
+             for k, c in enumerate(["In the basket.", "The box.", "The box.", "basket", "the box!"])]
+    cell = {"task": "t", "intervention": {"label": "none", "id": "none"}}
+    lines = [json.loads(x) for x in pair_lines([(cell, sample, found, {"doc_id": 7})], None, {("t", "ab" * 8): "box"})]
+    # deduplicated by text, paired in sampling order, each answer once; the surplus good answer is unpaired
+    assert [(x["chosen"], x["rejected"], x["repeats"]) for x in lines] == [
+        ("The box.", "In the basket.", [1, 0]), ("the box!", "basket", [4, 3])]
+    assert pair_lines([(cell, sample, found, {})], None, {("t", "cd" * 8): "box"}) == []  # teacher never saw it
