@@ -102,6 +102,10 @@ def train(model: Any, tokenizer: Any, data: TrainData, recipe: Recipe, work: Pat
     kind = DPOTrainer if recipe.method == "dpo" else SFTTrainer
     trainer = kind(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                    peft_config=recipe.lora_config(), callbacks=[_bar_callback(show_progress)])
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    for own in (PrinterCallback, ProgressCallback):  # the harness's bar replaces TRL's bars and prints
+        trainer.remove_callback(own)
     resume = last_checkpoint(work)
     wall, cpu = time.perf_counter(), time.process_time()
     with torch.enable_grad():
