@@ -86,6 +86,19 @@ def last_checkpoint(work: Path) -> str | None:
     return get_last_checkpoint(str(work)) if work.is_dir() else None
 
 
+def unpacked_gguf(model: Any) -> None:
+    """A GGUF checkpoint that transformers unpacked to float weights at load (CPU: no GGUF matmul
+    kernel) still carries its GGUF quantizer, which the Trainer refuses to train on. Its weights
+    are plain float tensors, so the marker is dropped (weights untouched); a model still holding
+    packed GGUF blocks keeps it, and the Trainer's own error says why."""
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is None or "gguf" not in str(quantizer.quantization_config.quant_method).lower():
+        return
+    packed = any("gguf" in type(m).__name__.lower() for m in model.modules())
+    if not packed and all(p.dtype.is_floating_point for p in model.parameters()):
+        quantizer.remove_quantization_config(model)
+
+
 def train(model: Any, tokenizer: Any, data: TrainData, recipe: Recipe, work: Path, show_progress: bool) -> Trained:
     """Train a LoRA adapter on ``model`` (wrapped in place by peft) and return it with its log."""
     import datasets
@@ -93,6 +106,7 @@ def train(model: Any, tokenizer: Any, data: TrainData, recipe: Recipe, work: Pat
     from transformers import set_seed
     from trl import DPOTrainer, SFTTrainer
 
+    unpacked_gguf(model)
     set_seed(recipe.seed)
     use_cpu = next(model.parameters()).device.type == "cpu"
     args = config(recipe, work, len(data.rows), use_cpu)
