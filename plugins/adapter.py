@@ -18,7 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from tom_harness import Intervention, Param, RestoreError, UsageError, hookimpl
+from tom_harness import Intervention, Param, RestoreError, UsageError, hookimpl, refuse_overlap, training_items
 
 _WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
 
@@ -101,9 +101,7 @@ class Adapter(Intervention):
         """The contamination guard: an adapter trained by ``tom-harness train`` lists its training
         items in its card; a task among them (or a group holding one) is refused, before the model
         loads, unless ``allow_overlap=true``. Adapters trained elsewhere have no card: not checked."""
-        from tom_harness.train.guard import card_keys, refuse_overlap
-
-        keys = card_keys(self.folder())
+        keys = training_items(self.folder())
         if keys and not self.values.get("allow_overlap"):
             refuse_overlap(keys, [task.name, *task.subtasks], f"{self.label()} on {task.name}",
                            f"add allow_overlap=true to the row (adapter:path=...,allow_overlap=true)")

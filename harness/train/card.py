@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from tom_harness.train.guard import CARD
+from tom_harness.api.training import ADAPTER_CARD
 
 LIBRARIES = ("tom-harness", "trl", "peft", "transformers", "torch", "datasets", "accelerate", "lm_eval")
 
@@ -53,7 +53,7 @@ def write_card(folder: Path, card: dict[str, Any], history: list[dict]) -> None:
     """Write adapter_card.json, README.md and loss.png into ``folder``."""
     points = losses(history)
     card = {**card, "loss_curve": [{"step": s, "loss": v} for s, v in points]}
-    (folder / CARD).write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (folder / ADAPTER_CARD).write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     plot_loss(points, folder / "loss.png", f"{card['recipe']['method']} on {Path(card['data']['path']).name}")
     (folder / "README.md").write_text(readme(card), encoding="utf-8")
 

@@ -20,7 +20,7 @@ from tom_harness.api.errors import UsageError
 from tom_harness.cache.artifacts import ArtifactCache, content_key
 from tom_harness.train.card import versions, write_card
 from tom_harness.train.data import TrainData
-from tom_harness.train.guard import CARD, refuse_overlap
+from tom_harness.api.training import ADAPTER_CARD, refuse_overlap
 from tom_harness.train.recipe import Recipe
 
 WEIGHTS = ("adapter_config.json", "adapter_model.safetensors")
@@ -52,14 +52,14 @@ def check_output(output: Path, key: str, overwrite: bool) -> None:
         return
     if not output.is_dir():
         raise UsageError(f"train: --output {output} is a file, not a folder")
-    card = output / CARD
+    card = output / ADAPTER_CARD
     same = card.is_file() and json.loads(card.read_text(encoding="utf-8")).get("key") == key
     if any(output.iterdir()) and not same:
         raise UsageError(f"train: --output {output} already holds something else; choose another folder or pass --overwrite")
 
 
 def _complete(folder: Path) -> bool:
-    return all((folder / f).is_file() for f in (*WEIGHTS, CARD))
+    return all((folder / f).is_file() for f in (*WEIGHTS, ADAPTER_CARD))
 
 
 def place(src: Path, output: Path) -> None:
@@ -96,7 +96,7 @@ def train_adapter(host: Any, data: TrainData, recipe: Recipe, output: Path, *, b
     if not hit:
         _train_into(final, key, handle, data, recipe, show_progress)
     place(final, output)
-    return Outcome(output, key, hit, json.loads((output / CARD).read_text(encoding="utf-8")))
+    return Outcome(output, key, hit, json.loads((output / ADAPTER_CARD).read_text(encoding="utf-8")))
 
 
 def _train_into(final: Path, key: str, handle: Any, data: TrainData, recipe: Recipe, show_progress: bool) -> None:
