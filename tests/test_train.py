@@ -54,6 +54,15 @@ def test_sft_adapter_card_and_row_with_restore_check(host, tiny_handle, tiny_mod
     assert len(summary.ran) == 2
     cell = next(json.loads(p.read_text()) for p in (out / "cells").glob("adapter*/toy_mc.json"))
     assert cell["metadata"]["restore_check"]["ok"] is True and cell["metadata"]["adapter_params"] > 0
+    # agreement of the student row with a teacher row of another run (compare ROW_OF_RUN1 ROW_OF_RUN2)
+    teacher = tmp_path / "teacher_mc"
+    _matrix(host, tiny_handle, teacher, tiny_model_dir, "toy_mc", ["sbs"])
+    assert main(["compare", str(teacher), str(out), "--rows", "sbs", f"adapter:path={adp}", "--dest", str(tmp_path / "cmp")]) == 0
+    import pandas as pd
+
+    frame = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    assert set(frame["left"]) == {"teacher_mc/sbs"} and set(frame["right"]) == {f"student/adapter:path={adp}"}
+    assert set(frame["n"]) == {3}
     # contamination guard at run time: the training task is refused, unless allowed
     with pytest.raises(UsageError, match=r"toy_gen \(3 items: doc 0, 1, 2\)"):
         _matrix(host, tiny_handle, tmp_path / "o2", tiny_model_dir, "toy_gen", [f"adapter:path={adp}"])

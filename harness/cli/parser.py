@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "item's answer is its most frequent parsed answer (ties: the earliest repeat's) and its "
                           "correctness is the majority of its repeats (<metric>_majority).")
     cmp_.add_argument("output_dirs", nargs="+", metavar="OUT_DIR", help="one run (with two --rows) or two runs (same rows)")
-    cmp_.add_argument("--rows", nargs="+", help="row labels, e.g. none sbs (two runs: default every shared row)")
+    cmp_.add_argument("--rows", nargs="+", help="row labels, e.g. none sbs (two runs: default every shared row; "
+                      "or ROW_OF_RUN1 ROW_OF_RUN2, e.g. a teacher row against an adapter row)")
     cmp_.add_argument("--tasks", nargs="+", help="tasks to compare (default: every task both sides ran)")
     cmp_.add_argument("--dest", help="where to write compare.csv/.md (default: the first directory)")
     exp = sub.add_parser("export", help="write a finished run's prompts and answers as a fine-tuning set (JSONL)")
