@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     prompts = sub.add_parser("prompts", help="dry run: write each document's exact prompt per row and task "
                              "(JSONL under --output_path/<row>/<task>.jsonl), without evaluating")
     _add_run_args(prompts)
+    prompts.add_argument("--stub_answers", nargs="?", const="canned", default=None, metavar="FILE",
+                         help="answer the interventions' own model calls (SimToM's perspective, DWM's world "
+                              "states, ...) from a recording, a JSON object {prompt or its sha256: answer}, "
+                              "or with canned answers when no FILE is given; the model is not loaded")
 
     ls = sub.add_parser("list", help="list plugins, interventions (with parameters), tasks and model aliases")
     ls.add_argument("what", nargs="?", default="all", choices=["all", "plugins", "interventions", "tasks", "models"])
@@ -78,13 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "item's answer is its most frequent parsed answer (ties: the earliest repeat's) and its "
                           "correctness is the majority of its repeats (<metric>_majority).")
     cmp_.add_argument("output_dirs", nargs="+", metavar="OUT_DIR", help="one run (with two --rows) or two runs (same rows)")
-    cmp_.add_argument("--rows", nargs="+", help="row labels, e.g. none sbs (two runs: default every shared row; "
-                      "or ROW_OF_RUN1 ROW_OF_RUN2, e.g. a teacher row against an adapter row)")
+    cmp_.add_argument("--rows", nargs="+", help="rows by label, id, table label or spec, e.g. none scale:layer=10,factor=0.5 "
+                      "(two runs: default every shared row; or ROW_OF_RUN1 ROW_OF_RUN2, e.g. a teacher row "
+                      "against an adapter row)")
     cmp_.add_argument("--tasks", nargs="+", help="tasks to compare (default: every task both sides ran)")
     cmp_.add_argument("--dest", help="where to write compare.csv/.md (default: the first directory)")
     exp = sub.add_parser("export", help="write a finished run's prompts and answers as a fine-tuning set (JSONL)")
     exp.add_argument("output_dir", help="output directory of a run made with --log_samples")
-    exp.add_argument("--rows", nargs="+", required=True, metavar="ROW", help="row labels (or ids) to export")
+    exp.add_argument("--rows", nargs="+", required=True, metavar="ROW", help="rows to export: label, id, table label or spec")
     exp.add_argument("--tasks", required=True, help="comma-separated tasks to export")
     exp.add_argument("--format", default="sft-jsonl", help="sft-jsonl: prompt/completion, or chat messages")
     exp.add_argument("--correct_only", action="store_true", help="only answers the task scored as correct")

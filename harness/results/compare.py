@@ -27,6 +27,7 @@ from tom_harness.results import stats
 from tom_harness.results.outdir import atomic_write_text, iter_cells
 from tom_harness.api.errors import UsageError, unknown
 from tom_harness.results.items import Items, items_of
+from tom_harness.results.row_names import RowIndex, manifest_specs
 from tom_harness.results.table_build import HEADLINE_ORDER
 from tom_harness.results.table_render import to_markdown
 
@@ -40,51 +41,59 @@ class Side:
     items: Items
 
 
-def _cells_by_row(run: Path) -> dict[str, dict[str, dict]]:
-    """Row label -> task -> cell (finished cells only); ids are accepted as aliases."""
-    if not (run / "cells").is_dir():
-        raise UsageError(f"{run} has no cells/ folder: not a tom-harness output directory")
+@dataclass
+class Run:
+    """The finished rows of one output directory: label -> task -> cell, and how to find a row."""
+
+    root: Path
+    rows: dict[str, dict[str, dict]]
+    index: RowIndex
+
+    def pick(self, name: str) -> tuple[str, dict[str, dict]]:
+        """(label, cells by task) of the row ``name`` (label, id, display label or spec)."""
+        label = self.index.find(name, str(self.root))
+        return label, self.rows[label]
+
+
+def _run(root: Path) -> Run:
+    if not (root / "cells").is_dir():
+        raise UsageError(f"{root} has no cells/ folder: not a tom-harness output directory")
     rows: dict[str, dict[str, dict]] = {}
-    for c in iter_cells([run]):
+    for c in iter_cells([root]):
         if c.get("status") == "ok":
             rows.setdefault(c["intervention"]["label"], {})[c["task"]] = c
-    for label in list(rows):
-        rows.setdefault(next(iter(rows[label].values()))["intervention"]["id"], rows[label])
-    return rows
-
-
-def _labels(rows: dict[str, dict[str, dict]]) -> list[str]:
-    return sorted({c["intervention"]["label"] for cells in rows.values() for c in cells.values()})
-
-
-def _pick(rows: dict[str, dict], name: str, run: Path) -> dict[str, dict]:
-    if name not in rows:
-        raise unknown(f"row in {run}", name, _labels(rows))
-    return rows[name]
+    cells = [c for by_task in rows.values() for c in by_task.values()]
+    return Run(root, rows, RowIndex(cells, manifest_specs([root])))
 
 
 def pairs(runs: list[Path], row_names: list[str] | None) -> list[tuple[str, dict, str, dict]]:
     """(left name, left cells by task, right name, right cells by task) to compare."""
     if len(runs) == 1:
-        rows = _cells_by_row(runs[0])
+        run = _run(runs[0])
         if not row_names or len(row_names) != 2:
             raise UsageError(f"compare within one run needs --rows with two rows; rows in {runs[0]}: "
-                             + ", ".join(_labels(rows)))
-        a, b = row_names
-        return [(a, _pick(rows, a, runs[0]), b, _pick(rows, b, runs[0]))]
+                             + ", ".join(run.index.labels()))
+        (a, left), (b, right) = run.pick(row_names[0]), run.pick(row_names[1])
+        return [(a, left, b, right)]
     if len(runs) != 2:
         raise UsageError("compare takes one output directory (two --rows) or two (the same rows of both)")
-    left, right = _cells_by_row(runs[0]), _cells_by_row(runs[1])
-    if row_names and len(row_names) == 2 and row_names[0] in left and row_names[1] in right and \
-            not (row_names[0] in right and row_names[1] in left):
-        # a teacher row of one run against a student row of another (the fine-tuning loop): the
-        # first --rows name is read from the first run, the second from the second
+    left, right = _run(runs[0]), _run(runs[1])
+    if row_names and len(row_names) == 2:
         a, b = row_names
-        return [(f"{runs[0].name}/{a}", left[a], f"{runs[1].name}/{b}", right[b])]
-    names = row_names or [r for r in _labels(left) if r in right]
+        if left.index.lookup(a, str(runs[0])) and right.index.lookup(b, str(runs[1])) and not (
+                right.index.lookup(a, str(runs[1])) and left.index.lookup(b, str(runs[0]))):
+            # a teacher row of one run against a student row of another (the fine-tuning loop): the
+            # first --rows name is read from the first run, the second from the second
+            (la, lcells), (rb, rcells) = left.pick(a), right.pick(b)
+            return [(f"{runs[0].name}/{la}", lcells, f"{runs[1].name}/{rb}", rcells)]
+    names = row_names or [r for r in left.index.labels() if r in right.rows]
     if not names:
         raise UsageError(f"{runs[0]} and {runs[1]} share no row; name them with --rows")
-    return [(f"{runs[0].name}/{r}", _pick(left, r, runs[0]), f"{runs[1].name}/{r}", _pick(right, r, runs[1])) for r in names]
+    out = []
+    for name in names:
+        (la, lcells), (ra, rcells) = left.pick(name), right.pick(name)
+        out.append((f"{runs[0].name}/{la}", lcells, f"{runs[1].name}/{ra}", rcells))
+    return out
 
 
 def _side(name: str, cell: dict) -> Side:

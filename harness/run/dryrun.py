@@ -27,6 +27,7 @@ from lm_eval.models.huggingface import HFLM
 from tom_harness.cache.artifacts import ArtifactCache
 from tom_harness.api.context import RunContext
 from tom_harness.backends.caller import GenerationStore, ModelCaller
+from tom_harness.backends.stub import RecordedLM, load_answers
 from tom_harness.lmeval.wrapper import InterventionLM
 from tom_harness.spec.matrix import MatrixSpec
 from tom_harness.run.plan import evaluate_kwargs, expand_interventions, plan_cells, quiet_git_hash
@@ -147,8 +148,13 @@ def collect(requests: list[Any]) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCache | None = None) -> dict[str, Any]:
-    """Write ``<output>/<iv-id>/<task>.jsonl`` for every applicable cell; returns a summary."""
+def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCache | None = None,
+            stub: str | None = None) -> dict[str, Any]:
+    """Write ``<output>/<iv-id>/<task>.jsonl`` for every applicable cell; returns a summary.
+
+    ``stub``: answer the interventions' own model calls from a recording (a JSON file, see
+    :mod:`tom_harness.backends.stub`) or, with ``"canned"``, with canned answers; the model is
+    then never loaded and nothing is cached."""
     import lm_eval
     import lm_eval.evaluator
 
@@ -164,8 +170,15 @@ def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCac
     handle = LazyHandle(lambda: load(host, spec.model, spec.model_args, spec.device, spec.batch_size),
                         str(resolved.get("name", "")), spec.model, dict(spec.model_args), tokenizer)
     cache = cache or ArtifactCache()
-    caller = LazyCaller(_LazyLM(handle, recorder), GenerationStore(cache.root / "generations.sqlite"), "",
-                        apply_chat_template=spec.apply_chat_template, system_instruction=spec.system_instruction)
+    if stub is None:
+        caller: ModelCaller = LazyCaller(_LazyLM(handle, recorder), GenerationStore(cache.root / "generations.sqlite"), "",
+                                         apply_chat_template=spec.apply_chat_template,
+                                         system_instruction=spec.system_instruction)
+    else:
+        lm = RecordedLM(load_answers(stub) if stub != "canned" else None, tokenizer=tokenizer,
+                        apply_chat_template=recorder.apply_chat_template)
+        caller = ModelCaller(lm, None, f"stub:{stub}", apply_chat_template=spec.apply_chat_template,
+                             system_instruction=spec.system_instruction)
     ctx = RunContext(handle=handle, cache=cache, caller=caller, seed=spec.seed, show_progress=False, output_dir=None)
     wrapper = InterventionLM(recorder)
     wrapper.task_info, wrapper.ctx = catalog.info, ctx
