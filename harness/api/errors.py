@@ -39,6 +39,11 @@ class PluginError(UsageError):
     """Plugin (or task) code raised: the message names the plugin and where it failed."""
 
 
+class NotApplicableError(UsageError):
+    """Raised while a cell runs when it cannot be scored here (a replay file without this
+    cell's documents, ``missing=skip``): the runner writes an n/a cell with the message."""
+
+
 class LockedError(UsageError):
     """Another run holds the output directory."""
 

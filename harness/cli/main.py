@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tom_harness.cli.catalog_cmd import cmd_data, cmd_list
+from tom_harness.cli.replay_cmd import cmd_replay_from_counts
 from tom_harness.cli.parser import build_parser
 from tom_harness.cli.results_cmd import cmd_compare, cmd_export, cmd_table
 from tom_harness.cli.run_cmd import cmd_lm_eval, cmd_prompts, cmd_run
@@ -31,7 +32,8 @@ from tom_harness.lmeval.progress import setup_terminal
 
 
 COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "list": cmd_list, "table": cmd_table, "compare": cmd_compare,
-            "export": cmd_export, "lm-eval": cmd_lm_eval, "data": cmd_data, "train": cmd_train}
+            "export": cmd_export, "lm-eval": cmd_lm_eval, "data": cmd_data, "train": cmd_train,
+            "replay-from-counts": cmd_replay_from_counts}
 
 
 def _quiet_logs(level: str) -> None:

@@ -14,7 +14,9 @@ frequent parsed answer of the N (ties: the one that came first), and correctness
 majority ``<metric>_majority`` (right when more than half of the repeats are), because the
 per-item mean (e.g. 0.67) is not a 0/1 label kappa can use. The summary names the key it read.
  Writes ``compare.csv`` (summary), ``compare_tables.csv``
-(every table, long form) and ``compare.md``.
+(every table, long form) and ``compare.md``. Tasks with answer distributions (``share_*``
+metrics under --repeats) also get per-document distribution rows; three sides with
+--base/--tuned/--teacher give the transfer report (:mod:`tom_harness.results.transfer`).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from tom_harness.results.items import Items, items_of
 from tom_harness.results.row_names import RowIndex, manifest_specs
 from tom_harness.results.table_build import HEADLINE_ORDER
 from tom_harness.results.table_render import to_markdown
+from tom_harness.results.transfer import shift_for_task, shift_markdown
 
 MAX_SHOWN = 8  # categories per k x k table in the Markdown (the CSV has all)
 
@@ -64,6 +67,14 @@ def _run(root: Path) -> Run:
             rows.setdefault(c["intervention"]["label"], {})[c["task"]] = c
     cells = [c for by_task in rows.values() for c in by_task.values()]
     return Run(root, rows, RowIndex(cells, manifest_specs([root])))
+
+
+def cells_by_row(root: Path) -> dict[str, dict[str, dict]]:
+    """Row label -> task -> cell of a run's finished rows; row ids are accepted as aliases."""
+    rows = dict(_run(root).rows)
+    for by_task in list(rows.values()):
+        rows.setdefault(next(iter(by_task.values()))["intervention"]["id"], by_task)
+    return rows
 
 
 def pairs(runs: list[Path], row_names: list[str] | None) -> list[tuple[str, dict, str, dict]]:
@@ -181,7 +192,7 @@ def run_compare(runs: list[Path], rows: list[str] | None, tasks: list[str] | Non
                 check_dest=None) -> tuple[pd.DataFrame, list[Path]]:
     """Compare, write the files, return the summary frame and the paths written
     (``check_dest(path, flag)`` validates the destination before anything is written)."""
-    summary, tables = [], []
+    summary, tables, shifts = [], [], []
     for lname, lcells, rname, rcells in pairs(runs, rows):
         common = [t for t in lcells if t in rcells]
         for t in tasks or []:
@@ -191,6 +202,7 @@ def run_compare(runs: list[Path], rows: list[str] | None, tasks: list[str] | Non
             s, tb = compare_task(task, _side(lname, lcells[task]), _side(rname, rcells[task]))
             summary += s
             tables += tb
+            shifts += shift_for_task(task, lname, lcells[task], rname, rcells[task])
     if not summary:
         raise UsageError("no overlapping items to compare (no task with matched documents and parsed answers or 0/1 scores)")
     frame, long = pd.DataFrame(summary), pd.DataFrame(tables)
@@ -198,11 +210,12 @@ def run_compare(runs: list[Path], rows: list[str] | None, tasks: list[str] | Non
         check_dest(dest, "--dest")
     dest.mkdir(parents=True, exist_ok=True)
     paths = [dest / "compare.csv", dest / "compare_tables.csv", dest / "compare.md"]
-    atomic_write_text(paths[0], frame.to_csv(index=False))
+    atomic_write_text(paths[0], pd.concat([frame, pd.DataFrame(shifts)], ignore_index=True).to_csv(index=False))
     atomic_write_text(paths[1], long.to_csv(index=False))
     md = ["# Per-item agreement\n", summary_markdown(frame)]
     for (left, right, task, compared), grp in long.groupby(["left", "right", "task", "compared"], sort=False):
         md += [f"\n## {task}: {compared}, {left} vs {right}\n\n", _md_table(grp)]
+    md.append(shift_markdown(shifts))
     atomic_write_text(paths[2], "".join(md))
     return frame, paths
 

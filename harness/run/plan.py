@@ -77,13 +77,3 @@ def plan_cells(ivs: list[Intervention], tasks: list[str], shard: tuple[int, int]
     cells = [Cell(iv, intervention_id(iv.label()), t, row) for row, iv in enumerate(ivs) for t in tasks]
     return [c for i, c in enumerate(cells) if i % n == k - 1]
 
-
-def quiet_git_hash() -> str | None:
-    """lm-eval records the git hash of the working directory and lets git print 'fatal: not a
-    git repository' on every cell outside one; same value, without the noise."""
-    import subprocess
-
-    try:
-        return subprocess.check_output(["git", "describe", "--always"], stderr=subprocess.DEVNULL).strip().decode()
-    except (OSError, subprocess.CalledProcessError):
-        return None

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tom_harness.lmeval import progress
+from tom_harness.lmeval import patches, progress
 from tom_harness.cache.artifacts import ArtifactCache
 from tom_harness.run.cell_record import cell_dict, na_reason, version_info
 from tom_harness.results.outdir import OutputDir
 from tom_harness.api.context import ModelHandle, RunContext
-from tom_harness.backends.caller import GenerationStore, ModelCaller
+from tom_harness.run.session import PromptOptions, open_session
+from tom_harness.api.errors import NotApplicableError
 from tom_harness.run.guard import blame, loading_model
 from tom_harness.model.snapshot import snapshot
 from tom_harness.results.items import items_path, write_items
@@ -26,7 +27,7 @@ from tom_harness.lmeval.wrapper import InterventionLM
 from tom_harness.run.locks import locked
 from tom_harness.spec.matrix import MatrixSpec
 from tom_harness.api.params import DEFAULT_MAX_ROWS
-from tom_harness.run.plan import Cell, evaluate_kwargs, expand_interventions, parse_shard, plan_cells, quiet_git_hash
+from tom_harness.run.plan import Cell, evaluate_kwargs, expand_interventions, parse_shard, plan_cells
 from tom_harness.host.plugin_host import PluginHost
 from tom_harness.spec.repeats import RepeatingTaskManager, summarise
 from tom_harness.host.stack import is_checked
@@ -35,6 +36,12 @@ from tom_harness.run.restore_check import applied
 
 __all__ = ["Cell", "MatrixRunner", "RunSummary", "evaluate_kwargs", "expand_interventions", "plan_cells"]
 log = logging.getLogger("tom_harness")
+
+
+def backend_refusal(handle: ModelHandle, iv: Any) -> str | None:
+    """Why the loaded backend cannot run row ``iv`` (replay: only ``none``), or None."""
+    refuses = getattr(handle.lm, "refuses", None)
+    return refuses(iv) if callable(refuses) else None
 
 
 @dataclass
@@ -74,7 +81,7 @@ class MatrixRunner:
 
     def run(self) -> RunSummary:
         """Run the matrix as the only run writing into the output directory (a lock file)."""
-        with locked(self.out.root, self.lock_wait_s):
+        with locked(self.out.root, self.lock_wait_s), patches.patched():
             summary = self._run()
         for line in progress.summary():  # lm-eval's repeated notes, once (see progress.py)
             log.warning(line)
@@ -111,16 +118,9 @@ class MatrixRunner:
     def _run_cells(self, todo: list[Cell], summary: RunSummary) -> None:
         handle = self._load()
         self._warn_chat_template(handle, todo)
-        wrapper = InterventionLM(handle.lm)
-        wrapper.task_info = self.catalog.info
-        caller = ModelCaller(
-            handle.lm, GenerationStore(self.cache.root / "generations.sqlite"), handle.fingerprint,
-            apply_chat_template=self.spec.apply_chat_template, system_instruction=self.spec.system_instruction,
-        )
-        ctx = RunContext(handle=handle, cache=self.cache, caller=caller, seed=self.spec.seed,
-                         show_progress=self.progress, output_dir=self.out.root)
-        wrapper.ctx = ctx
-        wrapper.sample_seed = self.spec.seed
+        session = open_session(handle, PromptOptions.of(self.spec), cache=self.cache, task_info=self.catalog.info,
+                               show_progress=self.progress, output_dir=self.out.root)
+        ctx, wrapper = session.ctx, session.wrapper
         self.out.update_manifest(model=handle.name, model_fingerprint=handle.fingerprint, backend=handle.backend)
         baseline = handle.apply_to_model(snapshot)
         prepared: dict[str, float] = {}
@@ -130,7 +130,7 @@ class MatrixRunner:
             where = f"{iv.label()} × {cell.task}"[:60]
             bar.set_postfix_str(where)
             wrapper.on_answered = lambda n, w=where: bar.set_postfix_str(f"{w} · {n} requests done")
-            reason = iv.unavailable(ctx) if hasattr(iv, "unavailable") else None
+            reason = backend_refusal(handle, iv) or (iv.unavailable(ctx) if hasattr(iv, "unavailable") else None)
             if reason:  # e.g. an adapter on a vLLM engine started without LoRA support
                 self._write_na(cell, reason)
                 summary.not_applicable.append((iv.label(), cell.task))
@@ -142,7 +142,12 @@ class MatrixRunner:
                     iv.prepare(ctx)
                 prepared[cell.iv_id] = time.time() - t0
                 self._artifacts[cell.iv_id] = self.cache.take_log()  # where each artifact came from
-            self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
+            try:
+                self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
+            except NotApplicableError as exc:  # e.g. a replay file without this cell's documents
+                self._write_na(cell, str(exc))
+                summary.not_applicable.append((iv.label(), cell.task))
+                continue
             summary.ran.append((iv.label(), cell.task))
 
     def _warn_chat_template(self, handle: ModelHandle, todo: list[Cell]) -> None:
@@ -158,9 +163,6 @@ class MatrixRunner:
 
     def _run_one(self, cell: Cell, ctx: RunContext, wrapper: InterventionLM, baseline: list, prep_s: float) -> None:
         import lm_eval
-        import lm_eval.evaluator
-
-        lm_eval.evaluator.get_git_commit_hash = quiet_git_hash
 
         iv, handle = cell.intervention, ctx.handle
         caller = ctx.caller
