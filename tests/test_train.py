@@ -157,7 +157,7 @@ def test_replay_lines_render_the_tasks_own_prompt(host, sft_data):  # noqa: F811
     run, _ = sft_data
     samples = [json.loads(x) for x in (run / "cells/none/samples/toy_gen/toy_gen.jsonl").read_text().splitlines()]
     replay = run.parent / "replay.jsonl"
-    replay.write_text("".join(json.dumps({"task": "toy_gen", "doc": s["doc"], "repeat": 0, "response": " box"}) + "\n"
+    replay.write_text("".join(json.dumps({"task": "toy_gen", "doc": s["doc_id"], "repeat": 0, "response": " box"}) + "\n"
                               for s in samples))
     data = read_data(replay, "sft", renderer(host, None, include_path=[str(TOY_TASKS)]))
     assert data.kind == "replay" and [r["prompt"] for r in data.rows] == [s["arguments"][0][0] for s in samples]
@@ -166,6 +166,9 @@ def test_replay_lines_render_the_tasks_own_prompt(host, sft_data):  # noqa: F811
     assert chat.rows[0]["completion"] == [{"role": "assistant", "content": " box"}]
     with pytest.raises(UsageError, match="preference pairs"):
         read_data(replay, "dpo")
+    replay.write_text(json.dumps({"task": "toy_gen", "doc": 99, "repeat": 0, "response": " box"}) + "\n")
+    with pytest.raises(UsageError, match="'99' is not a document of toy_gen"):
+        read_data(replay, "sft", renderer(host, None, include_path=[str(TOY_TASKS)]))
 
 
 

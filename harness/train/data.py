@@ -72,7 +72,7 @@ def sft_row(line: dict[str, Any]) -> dict[str, Any]:
     return {"prompt": line["prompt"], "completion": line["completion"]}
 
 
-def read_data(path: Path, method: str, render: Callable[[list[dict]], list[dict]] | None = None) -> TrainData:
+def read_data(path: Path, method: str, render: Callable[[Path], list[dict]] | None = None) -> TrainData:
     """Read ``path`` for ``method``; ``render`` turns replay lines into export lines (prompts from
     the task's documents), needed only for replay files."""
     lines = read_lines(path)
@@ -88,7 +88,7 @@ def read_data(path: Path, method: str, render: Callable[[list[dict]], list[dict]
     if kind == "replay":
         if render is None:
             raise UsageError("train: replay files need the task data to render prompts")
-        lines = render(lines)
+        lines = render(path)
     rows = [{k: line[k] for k in PAIR_KEYS} for line in lines] if kind == "pairs" else [sft_row(x) for x in lines]
     return TrainData(path, file_sha256(path), kind, rows, item_keys(lines), sources(lines))
 
