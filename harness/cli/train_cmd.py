@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tom_harness.backends.loading import parse_model_args
+    from tom_harness.api.values import model_args as parse_model_args
     from tom_harness.host.plugin_host import get_host
     from tom_harness.train.data import read_data
     from tom_harness.train.job import train_adapter
