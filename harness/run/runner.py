@@ -130,7 +130,7 @@ class MatrixRunner:
             where = f"{iv.label()} × {cell.task}"[:60]
             bar.set_postfix_str(where)
             wrapper.on_answered = lambda n, w=where: bar.set_postfix_str(f"{w} · {n} requests done")
-            reason = backend_refusal(handle, iv) or (iv.unavailable(ctx) if hasattr(iv, "unavailable") else None)
+            reason = backend_refusal(handle, iv) or iv.unavailable(ctx)
             if reason:  # e.g. an adapter on a vLLM engine started without LoRA support
                 self._write_na(cell, reason)
                 summary.not_applicable.append((iv.label(), cell.task))
