@@ -18,7 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from tom_harness import Intervention, Param, RestoreError, UsageError, hookimpl
+from tom_harness import Intervention, Param, RestoreError, UsageError, hookimpl, refuse_overlap, training_items
 
 _WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
 
@@ -76,6 +76,7 @@ class Adapter(Intervention):
     params = (
         Param("path", "str", "", "folder of a peft adapter (adapter_config.json + weights)"),
         Param("name", "str", "", "adapter name (default: the folder's name)"),
+        Param("allow_overlap", "bool", False, "evaluate on tasks the adapter was trained on (its card's items)"),
     )
 
     def __init__(self, **values: Any) -> None:
@@ -95,6 +96,16 @@ class Adapter(Intervention):
         if not any((folder / f).is_file() for f in _WEIGHT_FILES):
             raise UsageError(f"adapter: {folder} holds no adapter weights ({' or '.join(_WEIGHT_FILES)})")
         return folder
+
+    def not_applicable_reason(self, task: Any) -> str | None:
+        """The contamination guard: an adapter trained by ``tom-harness train`` lists its training
+        items in its card; a task among them (or a group holding one) is refused, before the model
+        loads, unless ``allow_overlap=true``. Adapters trained elsewhere have no card: not checked."""
+        keys = training_items(self.folder())
+        if keys and not self.values.get("allow_overlap"):
+            refuse_overlap(keys, [task.name, *task.subtasks], f"{self.label()} on {task.name}",
+                           f"add allow_overlap=true to the row (adapter:path=...,allow_overlap=true)")
+        return super().not_applicable_reason(task)
 
     def adapter_name(self) -> str:
         return str(self.values.get("name") or self.folder().name)

@@ -14,11 +14,12 @@ from tom_harness.api.hookspecs import hookimpl
 from tom_harness.api.intervention import KINDS, Intervention, NoIntervention, PromptEdit, TaskInfo
 from tom_harness.api.params import Param, expand, format_value, parse_spec
 from tom_harness.api.traits import ASKED, STORY_UNITS, TRAITS, describe, mismatch
+from tom_harness.api.training import ADAPTER_CARD, refuse_overlap, training_items
 
 __all__ = [
-    "ASKED", "GOLD_FIELDS", "KINDS", "STORY_FIELDS", "STORY_UNITS", "TEXT_FIELDS", "TRAITS",
+    "ADAPTER_CARD", "ASKED", "GOLD_FIELDS", "KINDS", "STORY_FIELDS", "STORY_UNITS", "TEXT_FIELDS", "TRAITS",
     "BackendHooks", "DataAccess", "DataMissingError", "DocContractError", "Field", "Intervention", "LockedError",
     "ModelHandle", "NoIntervention", "Param", "PluginError", "PromptEdit", "RestoreError", "RunContext", "TaskInfo",
-    "UsageError", "closest", "describe", "expand", "format_value", "hookimpl", "mismatch", "parse_spec", "unknown",
+    "UsageError", "closest", "describe", "expand", "format_value", "hookimpl", "mismatch", "parse_spec", "refuse_overlap", "training_items", "unknown",
     "use_defaults", "validate",
 ]

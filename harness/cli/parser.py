@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "compare.csv/.md and compare_transfer.png (docs/statistics.md).")
     cmp_.add_argument("output_dirs", nargs="+", metavar="OUT_DIR", help="one run (with two --rows) or two runs (same rows)")
     cmp_.add_argument("--rows", nargs="+", help="rows by label, id, table label or spec, e.g. none scale:layer=10,factor=0.5 "
-                      "(two runs: default every shared row)")
+                      "(two runs: default every shared row; or ROW_OF_RUN1 ROW_OF_RUN2, e.g. a teacher row "
+                      "against an adapter row)")
     cmp_.add_argument("--tasks", nargs="+", help="tasks to compare (default: every task both sides ran)")
     cmp_.add_argument("--dest", help="where to write compare.csv/.md (default: the first directory)")
     cmp_.add_argument("--base", help="transfer report: the base side (a row of one run, or one of the runs by path or "
@@ -110,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--correct_only", action="store_true", help="only answers the task scored as correct")
     exp.add_argument("--metric", help="the 0/1 metric that decides correctness (default: the task's headline)")
     exp.add_argument("--dest", help="JSONL file to write (default: OUT/export/<row>.sft.jsonl)")
+    exp.add_argument("--pairs", action="store_true", help="preference pairs for `train dpo` from a --repeats run: "
+                     "chosen = a correct (or teacher-agreeing) answer, rejected = a wrong one, same prompt")
+    exp.add_argument("--teacher", metavar="ROW", help="with --pairs: prefer answers that agree with this row's answer")
+    trains = _add_train_parser(sub)
 
     lme = sub.add_parser("lm-eval", help="run lm-eval's own CLI with the `tomh` model type registered",
                          add_help=False)
@@ -125,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--data_dir")
     df.add_argument("--base_url", help="mirror to fetch from instead of the public sources")
     df.add_argument("--quiet", action="store_true", help="no progress bars")
-    for p in (run, prompts, ls, table, cmp_, exp, data, dl, df, rfc):
+    for p in (run, prompts, ls, table, cmp_, exp, data, dl, df, rfc, *trains):
         _add_debug_flags(p, argparse.SUPPRESS)
     return parser
 
@@ -135,3 +140,46 @@ def _add_debug_flags(p: argparse.ArgumentParser, default: Any) -> None:
     p.add_argument("--verbose", action="store_true", default=default,
                    help="show everything: lm-eval's bars and repeated warnings, tracebacks of errors")
     p.add_argument("--debug", action="store_true", default=default, help="same as --verbose")
+
+
+def _add_train_parser(sub: Any) -> list[argparse.ArgumentParser]:
+    """``tom-harness train {sft,dpo}``: a LoRA adapter with TRL, cached, with a card (harness/train/)."""
+    train = sub.add_parser("train", help="fine-tune a LoRA adapter with TRL on an export (sft) or on pairs (dpo)")
+    methods = train.add_subparsers(dest="method", metavar="METHOD", required=True)
+    made = [train]
+    for method, data_help in (("sft", "JSONL from `export` (prompt/completion or chat messages) or a replay file "
+                               "of teacher outputs ({task, doc, repeat, response})"),
+                              ("dpo", "JSONL of preference pairs from `export --pairs`")):
+        p = methods.add_parser(method, help=f"{method.upper()} with TRL and peft (LoRA)")
+        p.add_argument("--data", required=True, help=data_help)
+        p.add_argument("--output", required=True, metavar="DIR", help="adapter folder to write (use as adapter:path=DIR)")
+        p.add_argument("--model", default="hf", help="backend that loads the base model (default hf)")
+        p.add_argument("--model_args", default="pretrained=smollm2-135m", help="k=v,...; pretrained=<alias|path|hub id>")
+        p.add_argument("--eval_tasks", help="comma-separated tasks you will evaluate the adapter on: training "
+                       "items of these tasks are refused (contamination guard)")
+        p.add_argument("--allow_overlap", action="store_true", help="train even if the data overlaps --eval_tasks")
+        p.add_argument("--include_path", action="append", help="extra folder of lm-eval YAML tasks (repeatable)")
+        p.add_argument("--seed", type=int, default=0, help="seed of LoRA init, shuffling and dropout (default 0)")
+        p.add_argument("--max_steps", type=int, default=-1, help="optimizer steps (default: --epochs over the data)")
+        p.add_argument("--epochs", type=float, default=1.0, help="passes over the data (default 1)")
+        p.add_argument("--lr", type=float, default=2e-4 if method == "sft" else 5e-5, help="learning rate")
+        p.add_argument("--batch_size", type=int, default=4, help="examples per optimizer step (default 4)")
+        p.add_argument("--lora_r", type=int, default=8, help="LoRA rank (default 8)")
+        p.add_argument("--lora_alpha", type=int, default=16, help="LoRA alpha (default 16)")
+        p.add_argument("--lora_dropout", type=float, default=0.0, help="LoRA dropout (default 0)")
+        p.add_argument("--target_modules", default="all-linear", help="comma-separated module names, or all-linear")
+        p.add_argument("--max_length", type=int, default=1024, help="tokens per example; longer ones are truncated")
+        if method == "sft":
+            p.add_argument("--apply_chat_template", action="store_true",
+                           help="replay files: train on chat messages (evaluate with --apply_chat_template too)")
+        if method == "dpo":
+            p.add_argument("--beta", type=float, default=0.1, help="DPO beta (default 0.1)")
+        p.add_argument("--save_steps", type=int, default=0, help="checkpoint every N steps, to resume after a kill "
+                       "(default: about 4 checkpoints per run)")
+        p.add_argument("--data_dir", help="benchmark data folder, for replay files (default: $TOM_HARNESS_DATA)")
+        p.add_argument("--cache_dir", help="artifact cache folder (trained adapters are kept there by content hash)")
+        p.add_argument("--retrain", action="store_true", help="train again even if the cache holds this adapter")
+        p.add_argument("--overwrite", action="store_true", help="replace a different adapter already in --output")
+        p.add_argument("--no_progress", action="store_true", help="hide the progress bar")
+        made.append(p)
+    return made

@@ -56,6 +56,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     path, n = export(Path(args.output_dir), args.rows, tasks, Path(args.dest) if args.dest else None,
-                     args.format, args.correct_only, args.metric)
-    print(f"wrote {n} example(s) to {path}")
+                     args.format, args.correct_only, args.metric, args.pairs, args.teacher)
+    print(f"wrote {n} {'preference pair' if args.pairs else 'example'}(s) to {path}")
     return 0

@@ -2,7 +2,9 @@
 
 Two rows of one run (``compare OUT --rows none sbs``), or the same rows of two runs
 (``compare BIG SMALL --rows none``: a large model against a small fine-tuned one, as in Lore et
-al.'s "46 % alignment"). For every task both sides ran, items are matched by (subtask, doc id)
+al.'s "46 % alignment"), or a row of one run against another row of a second run
+(``compare TEACHER STUDENT --rows sbs+cot adapter:path=ADP``: the first name is read from the
+first run, the second from the second, when each is only on its own side). For every task both sides ran, items are matched by (subtask, doc id)
 with the same document hash, then compared on the parsed answer (k x k table) and on correctness
 in the task's headline metric (2 x 2): % agreement, Cohen's kappa with its 95 % CI, and for
 correctness the exact McNemar p-value.
@@ -87,6 +89,14 @@ def pairs(runs: list[Path], row_names: list[str] | None) -> list[tuple[str, dict
     if len(runs) != 2:
         raise UsageError("compare takes one output directory (two --rows) or two (the same rows of both)")
     left, right = _run(runs[0]), _run(runs[1])
+    if row_names and len(row_names) == 2:
+        a, b = row_names
+        if left.index.lookup(a, str(runs[0])) and right.index.lookup(b, str(runs[1])) and not (
+                right.index.lookup(a, str(runs[1])) and left.index.lookup(b, str(runs[0]))):
+            # a teacher row of one run against a student row of another (the fine-tuning loop): the
+            # first --rows name is read from the first run, the second from the second
+            (la, lcells), (rb, rcells) = left.pick(a), right.pick(b)
+            return [(f"{runs[0].name}/{la}", lcells, f"{runs[1].name}/{rb}", rcells)]
     names = row_names or [r for r in left.index.labels() if r in right.rows]
     if not names:
         raise UsageError(f"{runs[0]} and {runs[1]} share no row; name them with --rows")

@@ -11,7 +11,11 @@ Each line is one answer:
 * ``{"messages": [{"role": "system"?}, {"role": "user"}, {"role": "assistant"}]}`` when the run
   applied a chat template: the prompt is split back into messages with the tokenizer's own
   template (rendered around sentinels), so a trainer re-applying the template gets the same text;
-* plus ``task``, ``doc_id``, ``repeat``, ``correct``, ``row`` for filtering.
+* plus ``task``, ``doc_id``, ``doc_hash`` (lm-eval's hash of the document), ``repeat``,
+  ``correct``, ``row`` and ``run`` (the output directory) for filtering and provenance: ``tom-harness
+  train`` names them in its adapter card and refuses to evaluate an adapter on the tasks it saw.
+
+``--pairs`` writes preference pairs for DPO instead (:mod:`tom_harness.results.export_pairs`).
 
 It reads the per-item samples a run writes with ``--log_samples``; without them it stops with
 the command that makes them.
@@ -25,7 +29,7 @@ from typing import Any, Iterable, Iterator
 from tom_harness.results.outdir import OutputDir, atomic_write_text, iter_cells
 from tom_harness.api.errors import UsageError, closest
 
-FORMATS = ("sft-jsonl",)
+FORMATS = ("sft-jsonl", "pairs-jsonl")
 SENTINEL_U, SENTINEL_S = "\x00TOMH_USER\x00", "\x00TOMH_SYSTEM\x00"
 
 
@@ -152,34 +156,59 @@ def _splitter(out: Path) -> ChatSplitter | None:
     return ChatSplitter(tok, spec.get("system_instruction"))
 
 
+def provenance(out: Path, cell: dict, sample: dict) -> dict[str, Any]:
+    """The fields that say where an exported line came from (one item of one cell)."""
+    return {"task": cell["task"], "doc_id": sample.get("doc_id"), "doc_hash": sample.get("doc_hash"),
+            "row": cell["intervention"]["label"], "run": str(out.resolve())}
+
+
+def cell_answers(out: Path, cell: dict, metric: str | None, need_metric: bool) -> Iterator[tuple[dict, list[dict]]]:
+    """(sample, its answers) of one cell, correctness from ``metric`` (or the task's headline)."""
+    chosen: str | None = None
+    for n, sample in enumerate(sample_rows(out, cell)):
+        if n == 0:
+            chosen = pick_metric(cell, sample, metric)
+            if need_metric and chosen is None:
+                raise UsageError(f"export: telling right from wrong needs a 0/1 metric; give --metric for {cell['task']}")
+        yield sample, answers(sample, chosen)
+
+
 def export(out: Path, rows: list[str], tasks: list[str], dest: Path | None = None, fmt: str = "sft-jsonl",
-           correct_only: bool = False, metric: str | None = None) -> tuple[Path, int]:
+           correct_only: bool = False, metric: str | None = None, pairs: bool = False,
+           teacher: str | None = None) -> tuple[Path, int]:
     """Write the JSONL; returns (path, number of lines)."""
     if fmt not in FORMATS:
         raise UsageError(f"export: unknown --format {fmt!r}; valid: {', '.join(FORMATS)}")
+    pairs = pairs or fmt == "pairs-jsonl"
     if not (out / "cells").is_dir():
         raise UsageError(f"export: {out} has no cells/ folder: not a tom-harness output directory")
     cells = find_cells(out, rows, tasks)
     splitter = _splitter(out)
-    lines: list[str] = []
-    for cell in cells:
-        chosen: str | None = None
-        for n, sample in enumerate(sample_rows(out, cell)):
-            if n == 0:
-                chosen = pick_metric(cell, sample, metric)
-                if correct_only and chosen is None:
-                    raise UsageError(f"export: --correct_only needs a 0/1 metric; give --metric for {cell['task']}")
-            for ans in answers(sample, chosen):
-                if correct_only and not ans["correct"]:
-                    continue
-                record: dict[str, Any] = (
-                    {"messages": splitter.messages(ans["prompt"], ans["completion"])} if splitter
-                    else {"prompt": ans["prompt"], "completion": ans["completion"]})
-                record.update(task=cell["task"], doc_id=sample.get("doc_id"), repeat=ans["repeat"],
-                              correct=ans["correct"], row=cell["intervention"]["label"])
-                lines.append(json.dumps(record, ensure_ascii=False))
+    if pairs:
+        from tom_harness.results.export_pairs import pair_lines, teacher_answers
+
+        reference = teacher_answers(find_cells(out, [teacher], tasks)) if teacher else None
+        students = [c for c in cells if teacher not in (c["intervention"]["label"], c["intervention"]["id"])]
+        entries = ((cell, sample, found, provenance(out, cell, sample)) for cell in students
+                   for sample, found in cell_answers(out, cell, metric, reference is None))
+        lines = pair_lines(entries, splitter, reference)
+    else:
+        lines = []
+        for cell in cells:
+            for sample, found in cell_answers(out, cell, metric, correct_only):
+                for ans in found:
+                    if correct_only and not ans["correct"]:
+                        continue
+                    record: dict[str, Any] = (
+                        {"messages": splitter.messages(ans["prompt"], ans["completion"])} if splitter
+                        else {"prompt": ans["prompt"], "completion": ans["completion"]})
+                    record.update(provenance(out, cell, sample), repeat=ans["repeat"], correct=ans["correct"])
+                    lines.append(json.dumps(record, ensure_ascii=False))
     if not lines:
-        raise UsageError("export: nothing to write (no answers" + (" answered correctly" if correct_only else "") + ")")
-    dest = dest or out / "export" / f"{'_'.join(c['intervention']['id'] for c in cells[:1])}.sft.jsonl"
+        what = "preference pairs (no prompt had both a preferred and a rejected answer)" if pairs else \
+            "answers" + (" answered correctly" if correct_only else "")
+        raise UsageError(f"export: nothing to write (no {what})")
+    kind = "pairs" if pairs else "sft"
+    dest = dest or out / "export" / f"{'_'.join(c['intervention']['id'] for c in cells[:1])}.{kind}.jsonl"
     atomic_write_text(dest, "\n".join(lines) + "\n")
     return dest, len(lines)
