@@ -18,8 +18,13 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import functools  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import alternate, load_average, load_verdict  # noqa: E402
 
 from tom_harness.model.activations import extract  # noqa: E402
 from tom_harness.cache.artifacts import ArtifactCache, clear_memory  # noqa: E402
@@ -32,29 +37,18 @@ from tom_harness.data.stimuli import load_stimuli  # noqa: E402
 print = functools.partial(print, flush=True)  # noqa: A001 - progress shows up when piped
 
 
-def timed(fn, repeats: int):
-    """Best (wall seconds, process CPU seconds) of ``repeats`` runs, and the last result.
-
-    CPU time is reported too because a shared machine's load inflates wall time."""
-    best, out = (float("inf"), float("inf")), None
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        best = min(best, (time.perf_counter() - wall, time.process_time() - cpu))
-    return best, out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--networks", default="tom,md", help="comma-separated localizers to time (lang: 480 stimuli)")
     ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--repeats", type=int, default=1, help="best of N runs per measurement")
+    ap.add_argument("--repeats", type=int, default=3, help="alternated runs per arm (medians are printed)")
     ap.add_argument("--pooling", default="mean")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    before = load_average()
     t0 = time.perf_counter()
     handle = load_hf(smollm2_resolve(), "cpu", 8)
     print(f"model load: {time.perf_counter() - t0:.1f} s; torch threads {torch.get_num_threads()}; "
@@ -66,8 +60,11 @@ def main() -> None:
     for network in args.networks.split(","):
         stimuli = load_stimuli(network)
         texts = stimuli.texts
-        tb, batched = timed(lambda: extract(model, tok, texts, args.pooling, args.batch_size), args.repeats)
-        ts, single = timed(lambda: extract(model, tok, texts, args.pooling, 1), args.repeats)
+        arms = alternate({"batched": lambda: extract(model, tok, texts, args.pooling, args.batch_size),
+                          "single": lambda: extract(model, tok, texts, args.pooling, 1)}, args.repeats)
+        tb = (arms["batched"].summary()["median_wall"], arms["batched"].summary()["median_cpu"])
+        ts = (arms["single"].summary()["median_wall"], arms["single"].summary()["median_cpu"])
+        batched, single = arms["batched"].results[-1], arms["single"].results[-1]
         diff = (batched.pooled - single.pooled).abs().max().item()
         scale = single.pooled.abs().max().item()
         print(f"{network:8} {len(texts):7d} {sum(batched.n_tokens):7d} {tb[0]:8.2f} ({tb[1]:5.1f}) "
@@ -90,6 +87,7 @@ def main() -> None:
                     clear_memory()  # next: as a second run would, from disk
             print(f"localize {network} end to end: " + ", ".join(f"{src} {s:.2f} s" for src, s in row)
                   + f"; units {iv.metadata['units_selected']} of {iv.metadata['units_total']}")
+    print(f"load: {load_verdict(before, load_average())} (medians of {args.repeats} alternated runs)")
 
 
 if __name__ == "__main__":
