@@ -105,6 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--metric", help="the 0/1 metric that decides correctness (default: the task's headline)")
     exp.add_argument("--dest", help="JSONL file to write (default: OUT/export/<row>.sft.jsonl)")
 
+    pub = sub.add_parser("publish", help="send a run's cells to W&B, MLflow or the Hugging Face Hub, one tracked "
+                         "run per row")
+    pub.add_argument("output_dir", help="output directory of a run (or merged shards' destination)")
+    pub.add_argument("--to", required=True, help="wandb (WANDB_MODE=offline keeps it local), mlflow, or hub")
+    pub.add_argument("--rows", nargs="+", metavar="ROW", help="row labels (or ids) to publish (default: all)")
+    pub.add_argument("--project", default="tom-harness", help="W&B project / MLflow experiment (default tom-harness)")
+    pub.add_argument("--entity", help="wandb: team or user")
+    pub.add_argument("--tracking_uri", help="mlflow: tracking URI (default $MLFLOW_TRACKING_URI), e.g. file:./mlruns")
+    pub.add_argument("--repo_id", help="hub: dataset repository owner/name (token from HF_TOKEN)")
+    pub.add_argument("--public", action="store_true", help="hub: create the repository public (default private)")
+
     lme = sub.add_parser("lm-eval", help="run lm-eval's own CLI with the `tomh` model type registered",
                          add_help=False)
     lme.add_argument("rest", nargs=argparse.REMAINDER)
@@ -119,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--data_dir")
     df.add_argument("--base_url", help="mirror to fetch from instead of the public sources")
     df.add_argument("--quiet", action="store_true", help="no progress bars")
-    for p in (run, prompts, ls, table, cmp_, exp, data, dl, df):
+    for p in (run, prompts, ls, table, cmp_, exp, pub, data, dl, df):
         _add_debug_flags(p, argparse.SUPPRESS)
     return parser
 
