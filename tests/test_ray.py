@@ -123,6 +123,51 @@ def test_a_bad_executor_name_is_a_usage_error(tiny_model_dir, tmp_path, capsys):
     assert "did you mean: ray" in capsys.readouterr().err
 
 
+def test_ctrl_c_stops_the_workers_and_exits_130(cluster, tiny_model_dir, tmp_path):
+    """A second driver process on this cluster (``--ray_address``), interrupted mid-run."""
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "tom_harness.cli", *_ray(_argv(tiny_model_dir, out, tmp_path / "cache",
+            ["nap:s=3", "nap:s=4"], tasks="toy_mc,toy_gen")), "--ray_address", ray.get_runtime_context().gcs_address]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while not list(out.glob("cells/*/*.json")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err
+    _all_valid(out)
+    pids = {c["metadata"]["executor"]["pid"] for c in _cells(out).values()}
+    time.sleep(2)
+    assert pids and not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+
+
+@pytest.mark.slow
+def test_vllm_cpu_engine_inside_one_actor(cluster, smol_tokenizer_dir, tmp_path):
+    """vLLM's CPU build inside a Ray actor: the engine's own process is spawned by the actor (its
+    multiprocessing executor, no Ray executor nested in the actor). Slow: one engine start."""
+    from tests.conftest import build_tiny_llama
+    from tests.test_vllm import _require_vllm
+
+    _require_vllm()
+    model = build_tiny_llama(tmp_path / "m", smol_tokenizer_dir, hidden=128)  # head size 32: vLLM's CPU kernels
+    out = tmp_path / "out"
+    argv = _ray(["run", "--model", "vllm", "--model_args", f"pretrained={model},dtype=float32,max_model_len=512",
+                 "--tasks", "toy_mc", "--interventions", "none", "sbs", "--include_path", str(TOY_TASKS), "--limit", "3",
+                 "--no_progress", "--output_path", str(out), "--cache_dir", str(tmp_path / "cache")], workers=1)
+    assert main(argv) == 0
+    cells = _cells(out)
+    assert len(cells) == 2 and all(c["status"] == "ok" for c in cells.values())
+    assert {c["metadata"]["executor"]["device"] for c in cells.values()} == {"vllm"}
+    assert json.loads((out / "manifest.json").read_text())["backend"] == "vllm"
+
+
 def test_a_node_removed_mid_run_on_a_two_node_cluster(cluster, tiny_model_dir, tmp_path, caplog):
     from ray.cluster_utils import Cluster
 

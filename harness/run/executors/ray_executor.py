@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,7 +83,8 @@ class RayExecutor:
 
     def __init__(self, options: RayOptions) -> None:
         self.opts = options.check()
-        self.stats: list[dict] = []  # per-worker loads/prepares/cells, filled at the end of a run
+        self.stats: list[dict] = []  # per worker: loads, prepares, cells, busy seconds (end of a run)
+        self.timing: dict[str, float] = {}  # driver side: first worker ready, last cell received
 
     def run(self, runner: Any, todo: list[Cell], summary: Any) -> None:
         ray = import_ray()
@@ -91,10 +93,12 @@ class RayExecutor:
             kw: dict[str, Any] = {"address": self.opts.address} if self.opts.address else {"include_dashboard": False}
             ray.init(**kw, log_to_driver=True)
             started = True
+        t0 = time.perf_counter()
         pool = _Pool(ray, self._job(runner), self.opts, runner)
         try:
             pool.run(row_bundles(todo), summary)
             self.stats = pool.collect_stats()
+            self.timing = {"first_ready_s": round(pool.first_ready - t0, 3), "done_s": round(time.perf_counter() - t0, 3)}
         finally:
             pool.stop()
             if started:
@@ -126,7 +130,7 @@ class _Pool:
         self.fingerprint = (runner.out.read_manifest() or {}).get("model_fingerprint")
         self.slots = [_Slot(f"w{i}") for i in range(opts.workers)]
         self.refused: list[str] = []
-        self.starts = 0
+        self.starts, self.first_ready = 0, 0.0
         for slot in self.slots:
             self._start(slot)
 
@@ -187,6 +191,7 @@ class _Pool:
             slot.actor = None
             return None
         slot.ready = True
+        self.first_ready = self.first_ready or time.perf_counter()
         log.info("Ray worker %s ready on %s (%s), model loaded in %ss", ident["worker"], ident["host"],
                  ident["device"], ident["load_s"])
         return None

@@ -81,7 +81,7 @@ class CellWorker:
         self.load_s = time.time() - t0
         self.loads = 1  # this process never loads the model again
         self.prepared: dict[str, float] = {}
-        self.cells_run = 0
+        self.cells_run, self.busy_s = 0, 0.0
 
     @staticmethod
     def _iv_id(iv: Any) -> str:
@@ -101,6 +101,7 @@ class CellWorker:
     def run_cell(self, iv_id: str, task: str) -> list[dict]:
         """Evaluate one cell (preparing its row first if this worker has not): the records the
         driver writes, ``[{"cell": ..., "samples": ...}]`` (an n/a cell has no samples)."""
+        t0 = time.perf_counter()
         row, iv = self.rows[iv_id]
         cell = Cell(iv, iv_id, task, row)
         runner = self.runner
@@ -113,10 +114,12 @@ class CellWorker:
         who = {k: v for k, v in self.identity().items() if k in ("worker", "host", "pid", "device")}
         for rec in runner.outbox:
             rec["cell"]["metadata"]["executor"] = who
+        self.busy_s += time.perf_counter() - t0
         return runner.outbox
 
     def stats(self) -> dict[str, Any]:
-        return {"worker": self.name, "loads": self.loads, "prepares": len(self.prepared), "cells": self.cells_run}
+        return {"worker": self.name, "loads": self.loads, "prepares": len(self.prepared), "cells": self.cells_run,
+                "busy_s": round(self.busy_s, 3), "load_s": round(self.load_s, 3), "cpu_s": round(time.process_time(), 3)}
 
 
 def _quiet(verbose: bool) -> None:
