@@ -142,7 +142,8 @@ def switch_costs(model, label: str, ms: tuple[float, ...], work: Path) -> None:
 def switch_main(ms: tuple[float, ...]) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from tom_harness.backends.loading import load_hf, smollm2_resolve
+    from tom_harness.backends.loading import load_hf
+    from tom_harness.plugins.builtin import smollm2_resolve
 
     work = Path(tempfile.mkdtemp(prefix="gm_switch_"))
     try:
@@ -178,7 +179,8 @@ def main() -> None:
     from tom_harness.cache.artifacts import ArtifactCache
     from tom_harness.api.context import RunContext
     from tom_harness.model.snapshot import diff_snapshots, snapshot
-    from tom_harness.backends.loading import load_hf, smollm2_resolve
+    from tom_harness.backends.loading import load_hf
+    from tom_harness.plugins.builtin import smollm2_resolve
     from tom_harness.plugins.grad_mask.intervention import GradMask
     from tom_harness.plugins.grad_mask.perturb import apply_plan, restore_saved
 

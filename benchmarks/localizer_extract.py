@@ -29,7 +29,8 @@ from _measure import alternate, load_average, load_verdict  # noqa: E402
 from tom_harness.model.activations import extract  # noqa: E402
 from tom_harness.cache.artifacts import ArtifactCache, clear_memory  # noqa: E402
 from tom_harness.api.context import RunContext  # noqa: E402
-from tom_harness.backends.loading import load_hf, smollm2_resolve  # noqa: E402
+from tom_harness.backends.loading import load_hf  # noqa: E402
+from tom_harness.plugins.builtin import smollm2_resolve  # noqa: E402
 from tom_harness.plugins.localizer import LocalizerIntervention  # noqa: E402
 from tom_harness.data.stimuli import load_stimuli  # noqa: E402
 

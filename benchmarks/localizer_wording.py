@@ -17,7 +17,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from tom_harness.model.activations import extract  # noqa: E402
-from tom_harness.backends.loading import load_hf, smollm2_resolve  # noqa: E402
+from tom_harness.backends.loading import load_hf  # noqa: E402
+from tom_harness.plugins.builtin import smollm2_resolve  # noqa: E402
 from tom_harness.plugins.localizer.select import select_units  # noqa: E402
 from tom_harness.plugins.localizer.tmap import compute_maps  # noqa: E402
 from tom_harness.data.stimuli import load_stimuli  # noqa: E402

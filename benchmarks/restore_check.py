@@ -16,7 +16,8 @@ import time
 import torch
 
 from tom_harness.model.snapshot import diff_snapshots, snapshot
-from tom_harness.backends.loading import load_hf, smollm2_resolve
+from tom_harness.backends.loading import load_hf
+from tom_harness.plugins.builtin import smollm2_resolve
 
 
 def main() -> None:

@@ -18,10 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from tom_harness.api.errors import RestoreError, UsageError
-from tom_harness.api.hookspecs import hookimpl
-from tom_harness.api.intervention import Intervention
-from tom_harness.api.params import Param
+from tom_harness import Intervention, Param, RestoreError, UsageError, hookimpl
 
 _WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
 

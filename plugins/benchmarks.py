@@ -9,9 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from tom_harness.api.hookspecs import hookimpl
-from tom_harness.task_yamls import TASK_DIR
-from tom_harness.task_yamls._common import seed_summary
+from tom_harness import hookimpl
+from tom_harness.task_yamls.helpers import TASK_DIR, seed_summary
 
 
 @hookimpl

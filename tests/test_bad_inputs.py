@@ -222,7 +222,7 @@ metric_list:
   - {metric: acc, aggregation: mean, higher_is_better: true}
 metadata: {version: 1.0, family: tomi}
 """
-OWN_UTILS = """from tom_harness.task_yamls._common import read_json, to_dataset_dict
+OWN_UTILS = """from tom_harness.task_yamls.helpers import read_json, to_dataset_dict
 
 
 def load(**kwargs):

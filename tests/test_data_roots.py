@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tom_harness.data import registry as ds
+import tom_harness.data as ds
 from tom_harness.data.roots import data_dir, data_file, roots, set_data_dir
 from tom_harness.api.errors import DataMissingError
 

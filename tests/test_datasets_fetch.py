@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tom_harness.data import registry as ds
+import tom_harness.data as ds
+from tom_harness.cli.catalog_cmd import cli_data_list
 from tom_harness.api.errors import DataMissingError, UsageError
 
 
@@ -82,7 +83,7 @@ def test_fetch_verifies_and_lists(mirror, tmp_path, shared_data, capsys):
         rel = p.relative_to(tmp_path)
         assert p.read_bytes() == (shared_data / rel).read_bytes()
     assert not list(tmp_path.rglob("*.part"))
-    ds.cli_data_list(Namespace(data_dir=str(tmp_path), verify=True))
+    cli_data_list(Namespace(data_dir=str(tmp_path), verify=True))
     out = capsys.readouterr().out
     assert "tomi" in out and "ok" in out and "tom-harness data fetch hitom" in out
 

@@ -50,7 +50,7 @@ def test_loader_with_bad_rows_fails_at_load(tmp_path, monkeypatch):
     (tmp_path / "data" / "mine" / "items.json").write_text(json.dumps([{"story": "Ann left.", "id": "a7"}]))
     (tmp_path / "utils.py").write_text(
         "from pathlib import Path\n"
-        "from tom_harness.task_yamls._common import read_json, to_dataset_dict\n\n"
+        "from tom_harness.task_yamls.helpers import read_json, to_dataset_dict\n\n"
         "def load(**_):\n"
         "    rows = [{'narrative': r['story'], 'story_id': r['id'], 'dataset': 'mine', 'seed': -1,\n"
         "             'answer': 'x'} for r in read_json('mine', 'items.json', Path(__file__).parent)]\n"

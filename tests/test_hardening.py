@@ -213,7 +213,7 @@ def _copy_tomi(shared_data: Path, dest: Path) -> Path:
 
 def test_an_edited_seed_file_is_reported_not_scored(shared_data, tmp_path, monkeypatch):
     from tom_harness.data import checksums as datacheck
-    from tom_harness.data import registry as datasets
+    from tom_harness.data import checksums as datasets
     from tom_harness.data.roots import data_file
     from tom_harness.api.errors import DataMissingError
 
@@ -251,7 +251,7 @@ def test_data_list_says_ok_only_after_a_real_check(shared_data, tmp_path, monkey
 
 
 def test_a_download_stops_at_the_registry_size(tmp_path):
-    from tom_harness.data.registry import DATASETS, fetch_file
+    from tom_harness.data import DATASETS, fetch_file
     from tom_harness.api.errors import DataMissingError
 
     info = DATASETS["tomi"]

@@ -2,13 +2,13 @@
 
 Each row: a task's doc, a model response (what lm-eval hands ``process_results``; under the
 default protocol generation stops at ``</answer>``, so tagged answers are usually unclosed),
-and whether ``acc`` must credit it. Rules: task_yamls/_answers.py and docs/benchmarks.md.
+and whether ``acc`` must credit it. Rules: task_yamls/answers.py and docs/benchmarks.md.
 """
 from __future__ import annotations
 
 import pytest
 
-from tom_harness.task_yamls import _answers
+from tom_harness.task_yamls import answers as _answers
 
 from .task_utils import load_utils
 

@@ -44,7 +44,7 @@ def test_task_runs(hflm, manager, task):
 
 
 def test_group_headline_and_seed_std(hflm, manager):
-    from tom_harness.task_yamls._common import seed_summary
+    from tom_harness.task_yamls.helpers import seed_summary
 
     out = _run(hflm, manager, ["hitom"])
     seeds = [out["results"][f"hitom_seed{s}"]["acc,none"] for s in (12, 42, 96, 2012, 2024)]

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from tom_harness.task_yamls import TASK_DIR
-from tom_harness.task_yamls._common import extract, seed_summary
+from tom_harness.task_yamls.helpers import extract, seed_summary
 
 
 def _utils(folder: str):

@@ -1,5 +1,5 @@
 """Applicability from task traits: requirement semantics, n/a reasons naming the trait, the
-deprecated ``families`` alias, and the built-in interventions on the built-in tasks."""
+removed ``families`` attribute refused, and the built-in interventions on the built-in tasks."""
 from __future__ import annotations
 
 import pytest
@@ -67,14 +67,22 @@ def test_enigma_cache_needs_the_dataset_folder(shared_data, tmp_path, monkeypatc
     assert Enigma(nkb="cache").applies_to(t)  # found in the second root
 
 
-def test_deprecated_families_still_honoured():
+def test_families_is_refused_and_requires_family_replaces_it():
+    from tom_harness.host.registrars import make_register
+
     class Old(Intervention):
         name, kind, families = "old", "prompts", ("tomi",)
 
-    assert Old().applies_to(TaskInfo("x", "tomi"))
-    reason = Old().na_reason(TaskInfo("y", "hitom"))
-    assert "family 'hitom'" in reason and "deprecated" in reason
-    assert Old.requirements_text() == "requires: family=tomi (deprecated)"
+    with pytest.raises(TypeError, match="`families` attribute was removed.*requires"):
+        make_register("register_interventions", "old-plugin", [])(Old)
+
+    class New(Intervention):
+        name, kind, requires = "new", "prompts", {"family": ("tomi",)}
+
+    assert New().applies_to(TaskInfo("x", "tomi"))
+    reason = New().na_reason(TaskInfo("y", "hitom"))
+    assert "family" in reason and "hitom" in reason
+    assert New.requirements_text() == "requires: family=tomi"
 
     class Custom(Intervention):
         name = "custom"

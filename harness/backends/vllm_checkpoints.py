@@ -1,8 +1,10 @@
-"""The weights a vLLM run reads: GGUF checkpoints dequantised for vLLM, and the in-process HF twin.
+"""The weights a run reads: GGUF checkpoints dequantised for vLLM, the in-process HF twin, dtypes.
 
 vLLM reads HF folders, not the GGUF file behind the ``smollm2-135m`` alias, so the GGUF is
 dequantised once into the artifact cache (keyed by the file's sha256). The HF twin loads the same
-checkpoint into this process for what vLLM modules cannot do (gradients, plain activation batches).
+checkpoint into this process for what vLLM modules cannot do (gradients, plain activation batches);
+both built-in backends hand it to their ``ModelHandle`` as ``in_process`` (plugins ask for it
+through ``ModelHandle.in_process_model()``).
 """
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from tom_harness.api.errors import UsageError
 from tom_harness.cache.artifacts import remember
-from tom_harness.api.context import ModelHandle
 
 log = logging.getLogger("tom_harness")
 
@@ -46,29 +48,43 @@ def dequantised_folder(folder: str, gguf_file: str, dtype: str = "float32") -> P
     return out
 
 
+def torch_dtype(value: Any) -> Any:
+    """``dtype=`` of model_args as transformers takes it: ``"auto"``, or a ``torch.dtype``."""
+    import torch
+
+    if value in (None, "auto"):
+        return "auto"
+    if isinstance(value, torch.dtype):
+        return value
+    try:
+        return getattr(torch, str(value))
+    except AttributeError:
+        raise UsageError(f"model_args: dtype: expected auto|float32|bfloat16|float16, got {value!r}") from None
+
+
 # -- the HF twin ------------------------------------------------------------------------------------
 def _twin(pretrained: str, gguf_file: str | None, dtype: str | None) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from tom_harness.backends.loading import _dtype
-
     device = "cuda" if torch.cuda.is_available() else "cpu"
     kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-    model = AutoModelForCausalLM.from_pretrained(pretrained, dtype=_dtype(dtype), **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(pretrained, dtype=torch_dtype(dtype), **kwargs)
     return model.to(device).eval()
 
 
-def hf_twin(handle: ModelHandle) -> Any:
-    """An in-process transformers copy of the handle's checkpoint, loaded once per process.
+def twin_loader(model_args: dict) -> Callable[[], Any]:
+    """``in_process`` for a handle loaded from ``model_args``: an in-process transformers copy of
+    the checkpoint, loaded once per process (``pretrained``, ``gguf_file``, ``dtype``).
 
     vLLM modules cannot be differentiated through and take no plain ``input_ids`` batch, so
     squared-gradient maps (grad_mask) and localizer activations are computed on this copy; their
     results are cached by the vLLM model's fingerprint like any artifact.
     """
-    if handle.model is not None:
-        return handle.model
-    args = handle.model_args
-    log.warning("loading an HF copy of %s in-process (maps and activations for the vLLM run)", args.get("pretrained"))
-    spec = (str(args["pretrained"]), args.get("gguf_file"), args.get("dtype"))
-    return remember("hf_twin", repr(spec), lambda: _twin(*spec), pin=True).value  # once per process
+    spec = (str(model_args["pretrained"]), model_args.get("gguf_file"), model_args.get("dtype"))
+
+    def load() -> Any:
+        log.warning("loading an HF copy of %s in-process (maps and activations for a model held elsewhere)", spec[0])
+        return remember("hf_twin", repr(spec), lambda: _twin(*spec), pin=True).value  # once per process
+
+    return load

@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterator
 
 from tom_harness.api.context import ModelHandle
 from tom_harness.api.errors import UsageError
-from tom_harness.backends.vllm_checkpoints import dequantised_folder, hf_twin  # noqa: F401  (hf_twin: older import path)
+from tom_harness.backends.vllm_checkpoints import dequantised_folder, twin_loader
 from tom_harness.backends.vllm_plugin import ENV_DENSE
 
 log = logging.getLogger("tom_harness")
@@ -186,9 +186,8 @@ def start(model_args: dict, device: str | None, batch_size: Any) -> ModelHandle:
     name = str(model_args.get("name", model_args.get("pretrained")))
     # the HF twin (maps, activations) reads the same checkpoint vLLM loaded
     twin_args = {"pretrained": args["pretrained"], **{k: args[k] for k in ("dtype", "revision") if k in args}}
-    handle = handle_for_vllm(lm, name, {**model_args, **twin_args}, on_close=scope.close)
-    handle.model_args.pop("gguf_file", None)
-    return handle
+    handle_args = {k: v for k, v in {**model_args, **twin_args}.items() if k != "gguf_file"}  # dequantised
+    return handle_for_vllm(lm, name, handle_args, on_close=scope.close)
 
 
 class _Pickled:
@@ -228,5 +227,6 @@ def handle_for_vllm(lm: Any, name: str, model_args: dict, on_close: Callable[[],
 
     return ModelHandle(
         backend="vllm", name=name, lm=lm, tokenizer=getattr(lm, "tokenizer", None), model=None,
-        model_args=dict(model_args), _apply=apply, _after_edit=after_edit, _close=close,
+        model_args=dict(model_args), apply=apply, after_edit=after_edit, close=close,
+        in_process=twin_loader(model_args),
     )

@@ -49,14 +49,46 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_data(args: argparse.Namespace) -> int:
-    from tom_harness.data import registry as ds
+def cli_data_list(args) -> int:
+    """``tom-harness data list``: one line per dataset with its state and location. ``args``:
+    ``data_dir`` (str | None; default: each dataset in the first data root that has it),
+    ``verify`` (bool, optional: hash every present file). Returns the exit code."""
+    from tom_harness.data.status import data_status
 
+    rows = data_status(getattr(args, "data_dir", None), verify=bool(getattr(args, "verify", False)))
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        detail = f"{r['present']}/{r['files']} files"
+        if r["corrupt"]:
+            detail += f", corrupt: {', '.join(r['corrupt'][:3])}"
+        if r.get("unverified"):
+            detail += f", {len(r['unverified'])} unverified (not in the registry): {', '.join(r['unverified'][:3])}"
+        print(f"{r['name']:<{width}}  {r['status']:<10}  {detail:<24}  {r['path']}")
+    missing = [r["name"] for r in rows if r["status"] != "ok"]
+    if missing:
+        print(f"\nget missing data with: tom-harness data fetch {' '.join(missing)}")
+    return 0
+
+
+def cli_data_fetch(args) -> int:
+    """``tom-harness data fetch NAME... [--data_dir D] [--base_url URL]``. ``args``: ``names``
+    (one or more registry names, or ``all``), ``data_dir`` (default: the first data root),
+    ``base_url`` (a mirror laid out like the data directory), ``quiet``. Unknown names are a
+    UsageError (exit 2); a file that fails its pinned sha256 a DataMissingError naming it."""
+    from tom_harness.data.download import fetch
+
+    paths = fetch(getattr(args, "names", []), getattr(args, "data_dir", None),
+                  getattr(args, "base_url", None), progress=not getattr(args, "quiet", False))
+    print(f"{len(paths)} file(s) present and verified")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
     if args.data_command == "list":
-        return ds.cli_data_list(args)
+        return cli_data_list(args)
     if args.data_command == "fetch":
         from tom_harness.spec.option_checks import check_url
 
         check_url(args.base_url)
-        return ds.cli_data_fetch(args)
+        return cli_data_fetch(args)
     raise UsageError("usage: tom-harness data {list,fetch} ...")

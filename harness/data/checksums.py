@@ -7,6 +7,7 @@ registry does not know (a user's own dataset) is loaded, with a warning that it 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -14,9 +15,11 @@ import tempfile
 from pathlib import Path
 
 from tom_harness.api.errors import DataMissingError
+from tom_harness.data.registry import DATASETS
 
 log = logging.getLogger("tom_harness")
 RECORD_NAME = "verified_data.json"
+CHUNK = 1 << 20
 _warned: set[str] = set()
 
 
@@ -46,18 +49,22 @@ def _save_record(path: Path, record: dict[str, list]) -> None:
         log.debug("could not remember verified data hashes in %s: %s", path, exc)
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def expected(dataset: str, relpath: str) -> tuple[int, str] | None:
     """(size, sha256) the registry pins for ``dataset/relpath``, or None if it knows no such file."""
-    from tom_harness.data.registry import DATASETS
-
     info = DATASETS.get(dataset)
     return info.files.get(relpath) if info is not None else None
 
 
 def is_verified(path: Path, size: int, sha: str, rehash: bool = False) -> bool:
     """Whether ``path`` has the pinned size and sha256 (remembered by size + mtime)."""
-    from tom_harness.data.registry import sha256_of
-
     try:
         st = path.stat()
     except OSError:
@@ -74,6 +81,11 @@ def is_verified(path: Path, size: int, sha: str, rehash: bool = False) -> bool:
     record[key] = [st.st_size, st.st_mtime_ns, sha]
     _save_record(record_path, record)
     return True
+
+
+def file_ok(path: Path, size: int, sha: str, verify: bool) -> bool:
+    """A real sha256 check (remembered by size + mtime; ``verify`` re-hashes regardless)."""
+    return path.is_file() and is_verified(path, size, sha, rehash=verify)
 
 
 def verify_data_file(dataset: str, relpath: str, path: Path) -> None:

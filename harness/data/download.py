@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import quote
 
+from tom_harness.data.checksums import CHUNK, sha256_of
+from tom_harness.data.checksums import file_ok as _file_ok
+from tom_harness.data.registry import DatasetInfo
+from tom_harness.data.registry import resolve_names as _resolve
 from tom_harness.data.roots import data_dir as default_data_dir
-from tom_harness.data.registry import CHUNK, DatasetInfo, _file_ok, _resolve, sha256_of
 from tom_harness.api.errors import DataMissingError, UsageError
 
 

@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 
 from tom_harness.api.errors import DataMissingError
+from tom_harness.data.checksums import verify_data_file
+from tom_harness.data.registry import DATASETS
 
 ENV_VAR = "TOM_HARNESS_DATA"
 
@@ -71,8 +73,6 @@ def data_file(dataset: str, relpath: str, task_dir: str | os.PathLike | None = N
     for path in looked:
         if path.exists():
             if not Path(relpath).is_absolute() and not relpath.startswith(("./", "../")):
-                from tom_harness.data.checksums import verify_data_file
-
                 verify_data_file(dataset, relpath, path)  # an edited seed file is reported, not scored
             return path
     raise DataMissingError(missing_advice(dataset, relpath, looked))
@@ -80,8 +80,6 @@ def data_file(dataset: str, relpath: str, task_dir: str | os.PathLike | None = N
 
 def missing_advice(dataset: str, relpath: str, looked: list[Path]) -> str:
     """What to do about a missing file: a fetch command only for datasets the registry knows."""
-    from tom_harness.data.registry import DATASETS  # lazy: the registry imports this module
-
     where = "; ".join(str(p) for p in looked)
     sep = os.pathsep
     if dataset in DATASETS:
@@ -93,3 +91,14 @@ def missing_advice(dataset: str, relpath: str, looked: list[Path]) -> str:
                f"at it (several folders: join them with {sep!r}), or ship it with the task folder as "
                f"data/{dataset}/{relpath} next to the YAML (see docs/tasks.md).")
     return f"missing data file {dataset}/{relpath} (looked in: {where}). {how}"
+
+
+class DataRoots:
+    """The data roots as a ``RunContext`` sees them (``tom_harness.api.context.DataAccess``)."""
+
+    @property
+    def root(self) -> Path:
+        return data_dir()
+
+    def path(self, dataset: str, relpath: str) -> Path:
+        return data_file(dataset, relpath)

@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -27,7 +27,10 @@ from tom_harness.api import hookspecs
 from tom_harness.api.errors import UsageError, closest, unknown
 from tom_harness.api.intervention import Intervention, TaskInfo
 from tom_harness.api.params import expand, parse_spec
-from tom_harness.host.registrars import REGISTER_HOOKS, Backend, Entry, ModelAlias, ResultProcessor, make_register, merge
+from tom_harness.host.registrars import (
+    REGISTER_HOOKS, Backend, Entry, ModelAlias, Registries, ResultProcessor, make_register, merge,
+)
+from tom_harness.host.stack import build_stack_rows
 
 ENTRY_POINT_GROUP = "tom_harness"
 LOAD_PLUGINS_ENV = "TOM_HARNESS_LOAD_PLUGINS"
@@ -75,11 +78,11 @@ class PluginHost:
 
     def build_interventions(self, spec_text: str, pair_sep: str = ",") -> list[Intervention]:
         """Parse, validate and expand one spec string into intervention instances (one per row)."""
-        from tom_harness.host.stack import build_stack_rows
+        stacked = build_stack_rows(spec_text, self.interventions, lambda part: self._build_single(part, pair_sep))
+        return stacked if stacked is not None else self._build_single(spec_text, pair_sep)
 
-        stacked = build_stack_rows(self, spec_text, pair_sep)  # a+b[+c]: one row per combination
-        if stacked is not None:
-            return stacked
+    def _build_single(self, spec_text: str, pair_sep: str) -> list[Intervention]:
+        """The rows of one (unstacked) intervention spec."""
         spec = parse_spec(spec_text, pair_sep)
         cls = self.intervention_class(spec.name)
         return [cls(**values) for values in expand(spec.name, cls.params, spec.raw)]
@@ -110,6 +113,11 @@ class PluginHost:
                 exc.add_note(f"in result processor {proc.name!r} of plugin {proc.plugin!r}")
                 raise
         return [p.name for p in self.result_processors]
+
+    def install(self, registries: Registries) -> None:
+        """Replace what the plugins registered with ``registries`` (see :func:`_collect`)."""
+        for f in fields(registries):
+            setattr(self, f.name, getattr(registries, f.name))
 
     def plugin_names(self) -> list[str]:
         return sorted(n for n, p in self.pm.list_name_plugin() if p is not None)
@@ -210,7 +218,7 @@ def _collect(host: PluginHost) -> None:
             if f.name not in failed:
                 failed.add(f.name)
                 host.failures.append(f)
-    merge(host, entries, failed)
+    host.install(merge(entries, failed))
 
 
 def load_host(extra_plugins: Iterable[str] = (), entry_points: bool = True) -> PluginHost:

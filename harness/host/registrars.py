@@ -2,21 +2,21 @@
 
 Each hook in :data:`REGISTER_HOOKS` gets a callback that checks its arguments at once (so a bad
 registration fails inside the plugin that made it, and that plugin is skipped) and appends an
-:class:`Entry`. The host merges the entries of the plugins that did not fail, in pluggy's call
-order; the first plugin to register a name wins, and a later duplicate is logged.
+:class:`Entry`. The host merges the entries of the plugins that did not fail (:func:`merge`, which
+returns new :class:`Registries` and never touches the host), in pluggy's call order; the first
+plugin to register a name wins, and a later duplicate is logged.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from tom_harness.api.intervention import KINDS, Intervention
+from tom_harness.api.intervention import KINDS, Intervention, NoIntervention
 
 if TYPE_CHECKING:  # pragma: no cover
     from tom_harness.api.context import ModelHandle
-    from tom_harness.host.plugin_host import PluginHost
 
 log = logging.getLogger("tom_harness")
 
@@ -65,6 +65,9 @@ def _check_intervention(cls: Any) -> type[Intervention]:
         raise TypeError(f"register_interventions expects an Intervention subclass, got {cls!r}")
     if not cls.name or cls.kind not in KINDS:
         raise TypeError(f"{cls.__name__}: set a name and a kind in {KINDS}")
+    if any("families" in vars(k) for k in cls.__mro__):  # silently ignored otherwise: n/a nowhere
+        raise TypeError(f"{cls.__name__}: the `families` attribute was removed; declare the tasks it "
+                        "applies to as traits, e.g. requires = {'family': ('tomi', 'hitom')}")
     return cls
 
 
@@ -126,30 +129,39 @@ def _first_wins(registry: dict, name: str, value: Any, plugin: str, what: str, o
     registry[name] = value
 
 
-def merge(host: "PluginHost", entries: list[Entry], skip: set[str]) -> None:
-    """Fill the host's registries from ``entries``, leaving out the plugins in ``skip``."""
-    from tom_harness.api.intervention import NoIntervention
+@dataclass
+class Registries:
+    """What the plugins registered, merged: the host's tables."""
 
-    host.interventions = {"none": NoIntervention}
-    host.intervention_plugin = {"none": "tom_harness"}
-    host.task_sources, host.model_aliases, host.backends = [], {}, {}
-    host.report_writers, host.result_processors = {}, []
+    interventions: dict[str, type[Intervention]] = field(default_factory=lambda: {"none": NoIntervention})
+    intervention_plugin: dict[str, str] = field(default_factory=lambda: {"none": "tom_harness"})
+    task_sources: list[Any] = field(default_factory=list)
+    model_aliases: dict[str, ModelAlias] = field(default_factory=dict)
+    backends: dict[str, Backend] = field(default_factory=dict)
+    report_writers: dict[str, Callable] = field(default_factory=dict)
+    result_processors: list[ResultProcessor] = field(default_factory=list)
+
+
+def merge(entries: list[Entry], skip: set[str]) -> Registries:
+    """The registries filled from ``entries``, leaving out the plugins in ``skip``."""
+    reg = Registries()
     for e in entries:
         if e.plugin in skip:
             continue
         if e.hook == "register_interventions":
-            if e.value.name not in host.interventions:
-                host.intervention_plugin[e.value.name] = e.plugin
-            _first_wins(host.interventions, e.value.name, e.value, e.plugin, "intervention",
-                        lambda c: host.intervention_plugin.get(c.name, "?"))
+            if e.value.name not in reg.interventions:
+                reg.intervention_plugin[e.value.name] = e.plugin
+            _first_wins(reg.interventions, e.value.name, e.value, e.plugin, "intervention",
+                        lambda c: reg.intervention_plugin.get(c.name, "?"))
         elif e.hook == "register_task_sources":
-            host.task_sources.append(e.value)
+            reg.task_sources.append(e.value)
         elif e.hook == "register_model_aliases":
-            _first_wins(host.model_aliases, e.value.name, e.value, e.plugin, "model alias", lambda a: a.plugin)
+            _first_wins(reg.model_aliases, e.value.name, e.value, e.plugin, "model alias", lambda a: a.plugin)
         elif e.hook == "register_backends":
-            _first_wins(host.backends, e.value.name, e.value, e.plugin, "backend", lambda b: b.plugin)
+            _first_wins(reg.backends, e.value.name, e.value, e.plugin, "backend", lambda b: b.plugin)
         elif e.hook == "register_report_writers":
-            _first_wins(host.report_writers, e.value[0], e.value[1], e.plugin, "report writer", lambda _: "?")
+            _first_wins(reg.report_writers, e.value[0], e.value[1], e.plugin, "report writer", lambda _: "?")
         elif e.hook == "register_result_processors":
-            if all(p.name != e.value.name for p in host.result_processors):
-                host.result_processors.append(e.value)
+            if all(p.name != e.value.name for p in reg.result_processors):
+                reg.result_processors.append(e.value)
+    return reg

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import TYPE_CHECKING, Any, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
 from tom_harness.api.errors import UsageError, unknown
 from tom_harness.api.intervention import Intervention, PromptEdit, TaskInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from tom_harness.api.context import RunContext
-    from tom_harness.host.plugin_host import PluginHost
 
 CHECKED_KINDS = ("weights", "activations")
 REWRITE_FIELDS = ("narrative", "question")
@@ -81,21 +80,24 @@ def edits_prompts(iv: Intervention) -> bool:
     return "prompts" in part_kinds(iv)
 
 
-def build_stack_rows(host: "PluginHost", text: str, pair_sep: str = ",") -> list[Intervention] | None:
+def build_stack_rows(text: str, known: Collection[str],
+                     build_part: Callable[[str], list[Intervention]]) -> list[Intervention] | None:
     """Rows of a stacked spec (the product of each part's expanded rows), or None if ``text``
-    is a single intervention (the caller builds it as usual)."""
-    parts = split_parts(text.strip(), host.interventions)
+    is a single intervention (the caller builds it as usual). ``known``: the registered
+    intervention names; ``build_part(spec)``: the rows of one part (a single intervention)."""
+    parts = split_parts(text.strip(), known)
     if len(parts) == 1:
         return None
     names = [p.partition(":")[0].strip() for p in parts]
     for name in names:
-        host.intervention_class(name)  # unknown names fail with a hint
+        if name not in known:
+            raise unknown("intervention", name, known)
     if "none" in names:
         raise UsageError(f"stack {text!r}: 'none' cannot be stacked (the baseline is its own row)")
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise UsageError(f"stack {text!r}: {', '.join(twice)} given twice; a stack holds each intervention once")
-    per_part = [host.build_interventions(p, pair_sep) for p in parts]
+    per_part = [build_part(p) for p in parts]
     return [Stack(list(combo)) for combo in itertools.product(*per_part)]
 
 
@@ -139,7 +141,7 @@ class Stack(Intervention):
     def unavailable(self, ctx: "RunContext") -> str | None:
         """The first part's reason it cannot run on the loaded backend (see ``Adapter``)."""
         for p in self.parts:
-            reason = p.unavailable(ctx) if hasattr(p, "unavailable") else None
+            reason = p.unavailable(ctx)
             if reason:
                 return f"{p.label()} (part of {self.label()}): {reason}"
         return None

@@ -68,7 +68,7 @@ def parsed_answer(doc: dict, response: Any) -> str | None:
     normalised words. Several answers (``--repeats``): the most frequent parsed answer.
     Log-likelihood multiple choice: the highest-scoring choice. None when the task has no answer
     (perplexity)."""
-    from tom_harness.task_yamls._common import LETTERS, extract, letter_of, mentions, norm_words
+    from tom_harness.task_yamls.helpers import LETTERS, extract, letter_of, mentions, norm_words
 
     if isinstance(response, str):
         text, _ = extract(response)

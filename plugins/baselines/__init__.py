@@ -6,7 +6,7 @@ what each does and how it differs from its paper.
 """
 from __future__ import annotations
 
-from tom_harness.api.hookspecs import hookimpl
+from tom_harness import hookimpl
 
 from .base import STORY_TASK, PromptBaseline
 from .cot import CoT

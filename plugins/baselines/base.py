@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tom_harness.api.intervention import Intervention, TaskInfo
-from tom_harness.api.params import Param
-from tom_harness.data.stories import Story, add_counts, belief_chain, find_characters, ratio, stories_from_docs
-from tom_harness.api.traits import ASKED, STORY_UNITS
+from tom_harness import (
+    ASKED, STORY_UNITS, Intervention, Param, Story, TaskInfo, add_counts, belief_chain, find_characters,
+    ratio, stories_from_docs,
+)
 
 #: story-level prompt methods: a question asked about a narrative of discrete events
 STORY_TASK = {"narrative_in_prompt": True, "question_kind": ASKED, "unit": STORY_UNITS}

@@ -5,9 +5,7 @@ generate freely (``output_type: generate_until``).
 """
 from __future__ import annotations
 
-from tom_harness.api.intervention import PromptEdit
-from tom_harness.api.params import Param
-from tom_harness.data.stories import stories_from_docs
+from tom_harness import Param, PromptEdit, stories_from_docs
 
 from .base import STORY_TASK, PromptBaseline, is_dialogue
 

@@ -3,8 +3,7 @@ what every agent knows at that point.
 """
 from __future__ import annotations
 
-from tom_harness.api.intervention import PromptEdit
-from tom_harness.api.params import Param
+from tom_harness import Param, PromptEdit
 
 from .base import PromptBaseline
 

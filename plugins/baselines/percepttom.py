@@ -4,8 +4,7 @@ from __future__ import annotations
 import json
 import re
 
-from tom_harness.api.intervention import PromptEdit
-from tom_harness.api.params import Param
+from tom_harness import Param, PromptEdit
 
 from .base import PromptBaseline, numbered
 

@@ -1,7 +1,7 @@
 """SimToM (Wilf et al., 2023): perspective taking, then the question on that perspective."""
 from __future__ import annotations
 
-from tom_harness.api.intervention import PromptEdit
+from tom_harness import PromptEdit
 
 from .base import FAITHFUL, PromptBaseline, asks_reduced
 

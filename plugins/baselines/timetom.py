@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tom_harness.api.intervention import PromptEdit
-from tom_harness.data.stories import Story
+from tom_harness import PromptEdit, Story
 
 from .base import PromptBaseline
 

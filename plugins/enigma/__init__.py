@@ -4,7 +4,7 @@ Modules: :mod:`.story` (documents -> stories and events), :mod:`.characters` (sp
 :mod:`.kb` (knowledge bases), :mod:`.rules` (exact tracker), :mod:`.pipeline` (cached stages),
 :mod:`.injection`, :mod:`.masking`, :mod:`.render`, :mod:`.intervention`.
 """
-from tom_harness.api.hookspecs import hookimpl
+from tom_harness import hookimpl
 
 from .intervention import Enigma
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tom_harness.data.roots import find_dir, roots
-from tom_harness.api.intervention import Intervention, PromptEdit, TaskInfo
-from tom_harness.api.params import Param
-from tom_harness.data.stories import Story, add_counts, belief_chain, ratio, stories_from_docs
-from tom_harness.api.traits import ASKED, STORY_UNITS, mismatch
+from tom_harness import (
+    ASKED, STORY_UNITS, Intervention, Param, PromptEdit, Story, TaskInfo, add_counts, belief_chain,
+    data_roots, find_dir, mismatch, ratio, stories_from_docs,
+)
 
 from .injection import inject, state_sentence
 from .kb import NKB_CHOICES, CacheKB, KnowledgeBase, make_kb
@@ -61,7 +60,7 @@ class Enigma(Intervention):
         if nkb == "cache":  # the cache exists only for the datasets the paper ran
             rel = f"{CACHE_DIR}/{task.trait('dataset')}"
             if find_dir(rel) is None:
-                where = ", ".join(str(r) for r in roots())
+                where = ", ".join(str(r) for r in data_roots())
                 return f"{self.label()} does not apply to {task.name}: no {rel} folder in the data directory ({where})"
         return None
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from tom_harness.cache.artifacts import content_key
-from tom_harness.data.stories import Story
+from tom_harness import Story, content_key
 
 from .kb import KnowledgeBase
 from .rules import reduce_question
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tom_harness.api.context import RunContext
+    from tom_harness import RunContext
 
 VERSION = "1"
 Stage = Callable[["Pipeline", list[Story], list[dict]], list[Any]]

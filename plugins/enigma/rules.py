@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tom_harness.data.stories import Story
+from tom_harness import Story
 
 NONE = "none"
 _WHO = r"(?P<who>[A-Z][\w'-]*(?:(?:, | and )[A-Z][\w'-]*)*)"

@@ -3,7 +3,7 @@
 Wu et al. (2025), "How large language models encode theory-of-mind: a study on sparse parameter
 patterns". See docs/grad_mask.md for the method, parameters and deviations from the paper.
 """
-from tom_harness.api.hookspecs import hookimpl
+from tom_harness import hookimpl
 
 from .intervention import GradMask
 from .report import write_reports

@@ -15,11 +15,7 @@ from typing import Any
 
 import torch
 
-from tom_harness.cache.artifacts import content_key, files_fingerprint
-from tom_harness.data.roots import data_dir
-from tom_harness.api.errors import UsageError
-from tom_harness.api.intervention import Intervention
-from tom_harness.api.params import Param
+from tom_harness import Intervention, Param, UsageError, content_key, data_dir, files_fingerprint
 
 from . import sensitivity
 from .mask import TIE_RULES, k_for, random_indices, select
@@ -232,6 +228,4 @@ def target_model(ctx: Any) -> torch.nn.Module:
 def maps_model(ctx: Any) -> torch.nn.Module:
     """The HF model gradients are taken on: the model itself, or for vLLM (whose modules cannot be
     differentiated through) the in-process HF twin of the same checkpoint, loaded once."""
-    from tom_harness.backends.vllm_checkpoints import hf_twin
-
-    return hf_twin(ctx.handle)
+    return ctx.handle.in_process_model()

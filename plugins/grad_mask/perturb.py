@@ -32,7 +32,7 @@ import torch
 import xxhash
 from torch import nn
 
-from tom_harness.model.surgery import locate_weight
+from tom_harness import locate_weight
 
 PERTURBS = ("mean", "zero")
 

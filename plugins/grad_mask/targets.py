@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from tom_harness.model.surgery import ROLE_ORDER, Target, role_rank, target_linears
+from tom_harness import ROLE_ORDER, Target, role_rank, target_linears
 
 __all__ = ["ROLE_ORDER", "Target", "find_targets", "role_rank"]
 

@@ -13,11 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from tom_harness.model.activations import POOLINGS
-from tom_harness.api.hookspecs import hookimpl
-from tom_harness.api.intervention import Intervention
-from tom_harness.api.params import Param
-from tom_harness.data.stimuli import NETWORKS, WORDINGS
+from tom_harness import NETWORKS, POOLINGS, WORDINGS, Intervention, Param, hookimpl
 
 from . import lesion
 from .report import export_tmap, write_reports
@@ -26,7 +22,7 @@ from .stats import STATS
 from .tmap import PAPERS, localize, resolve_settings
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tom_harness.api.context import RunContext
+    from tom_harness import RunContext
 
 
 class LocalizerIntervention(Intervention):

@@ -12,8 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tom_harness.model import surgery
-from tom_harness.model.activations import decoder_blocks
+from tom_harness import decoder_blocks, surgery
 
 
 def _writer(selected: torch.Tensor, values: torch.Tensor):

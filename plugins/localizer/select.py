@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from tom_harness.api.errors import UsageError
+from tom_harness import UsageError
 
 SELECTIONS = ("top", "bottom", "both", "middle", "random")
 RANDOM_POOLS = ("complement", "all")

@@ -14,16 +14,12 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from tom_harness.model.activations import Activations, extract
-from tom_harness.cache.artifacts import content_key
-from tom_harness.api.errors import UsageError
-from tom_harness.data.stimuli import Stimuli, load_stimuli
-from tom_harness.backends.vllm_checkpoints import hf_twin
+from tom_harness import Activations, Stimuli, UsageError, content_key, extract, load_stimuli
 
 from .stats import benjamini_hochberg, welch_t
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tom_harness.api.context import RunContext
+    from tom_harness import RunContext
 
 CACHE_KIND = "localizer_tmap"
 #: bump when the computation of a cached t-map changes
@@ -76,7 +72,7 @@ def _activations(ctx: "RunContext", stimuli: Stimuli, pooling: str, batch_size: 
     """Pooled activations, kept in the cache's memory tier (several t-maps share them)."""
     key = content_key(ctx.handle.fingerprint, stimuli.fingerprint, pooling)
     return ctx.cache.remember("localizer_activations", key, lambda: extract(
-        hf_twin(ctx.handle), ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)).value
+        ctx.handle.in_process_model(), ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)).value
 
 
 def compute_maps(acts: Activations, n_pos: int, stat: str) -> dict[str, torch.Tensor]:

@@ -14,20 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from tom_harness.results.outdir import intervention_id
-from tom_harness.api.errors import UsageError
-from tom_harness.api.hookspecs import hookimpl
-from tom_harness.api.intervention import Intervention, TaskInfo
-from tom_harness.api.params import Param
-from tom_harness.model.activations import POOLINGS, decoder_blocks
-from tom_harness.data.stimuli import NETWORKS
+from tom_harness import (
+    NETWORKS, POOLINGS, Intervention, Param, TaskInfo, UsageError, decoder_blocks, hookimpl,
+    intervention_id,
+)
 
 from . import hooks
 from .export import steer_config, write_steer_file
 from .vector import contrast_stimuli, mean_difference, random_like
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tom_harness.api.context import RunContext
+    from tom_harness import RunContext
 
 
 class Steer(Intervention):

@@ -11,8 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tom_harness.api.errors import UsageError
-from tom_harness.model.activations import decoder_blocks
+from tom_harness import UsageError, decoder_blocks
 
 
 def hookpoints(model: nn.Module) -> list[str]:

@@ -16,9 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tom_harness.model import surgery
-from tom_harness.model.activations import decoder_blocks
-from tom_harness.model.surgery import block_hidden, replace_hidden
+from tom_harness import block_hidden, decoder_blocks, replace_hidden, surgery
 
 ACTIONS = ("add", "clamp")
 POSITIONS = ("all", "generated")

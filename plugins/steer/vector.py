@@ -18,13 +18,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from tom_harness.cache.artifacts import content_key
-from tom_harness.api.errors import UsageError
-from tom_harness.model.activations import extract
-from tom_harness.data.stimuli import Stimuli, load_stimuli
+from tom_harness import Stimuli, UsageError, content_key, extract, load_stimuli
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tom_harness.api.context import RunContext
+    from tom_harness import RunContext
 
 CACHE_KIND = "steer_vectors"
 VECTOR_VERSION = "1"

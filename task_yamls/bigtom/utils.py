@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tom_harness.task_yamls._answers import LETTERS, extract, letter_of
-from tom_harness.task_yamls._common import as_int, lettered, mc_scores, read_json, to_dataset_dict
+from tom_harness.task_yamls.helpers import (
+    LETTERS, as_int, extract, letter_of, lettered, mc_scores, read_json, to_dataset_dict,
+)
 
 CONDITIONS = ("true_belief", "false_belief", "true_control", "false_control")
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from tom_harness.task_yamls._answers import LETTERS, extract, letter_of, name_list, yes_no
-from tom_harness.task_yamls._common import as_int, lettered, read_json, to_dataset_dict
+from tom_harness.task_yamls.helpers import (
+    LETTERS, as_int, extract, letter_of, lettered, name_list, read_json, to_dataset_dict, yes_no,
+)
 
 TYPES = ("belief_accessible", "belief_inaccessible", "answerability_list", "answerability_binary",
          "info_accessibility_list", "info_accessibility_binary")
@@ -94,7 +95,7 @@ def doc_to_target(doc: dict) -> str:
 # -- scoring ------------------------------------------------------------------------------------
 
 def fair_correct(answer: str, doc: dict) -> bool:
-    """Strict rules (``_answers``): one letter or option text; the exact set of names, each a
+    """Strict rules (``helpers``): one letter or option text; the exact set of names, each a
     shown name; a standalone yes/no."""
     kind = doc["type"]
     if kind.startswith("belief"):

@@ -9,8 +9,9 @@ import random
 import re
 from typing import Any
 
-from tom_harness.task_yamls._answers import LETTERS, extract, letter_of
-from tom_harness.task_yamls._common import as_int, lettered, mc_scores, read_json, to_dataset_dict
+from tom_harness.task_yamls.helpers import (
+    LETTERS, as_int, extract, letter_of, lettered, mc_scores, read_json, to_dataset_dict,
+)
 
 ORDERS = range(5)
 
@@ -55,7 +56,7 @@ def load_hitom(tomh_file: str = "hitom_seed12.json", tomh_seed: Any = -1, **_: A
 def load_hitom_gen(gen_stories: Any = 100, gen_seed: Any = 0, gen_max_order: Any = 4,
                    gen_deception: Any = True, **_: Any):
     """Generated Hi-ToM-style stories (override via ``--metadata``)."""
-    from tom_harness.data.generators import hitom_stories
+    from tom_harness import hitom_stories
 
     seed = as_int(gen_seed, "gen_seed")
     data = hitom_stories(as_int(gen_stories, "gen_stories"), seed,

@@ -11,8 +11,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from tom_harness.task_yamls._answers import completion_hedged, completion_word
-from tom_harness.task_yamls._common import read_json, to_dataset_dict
+from tom_harness.task_yamls.helpers import completion_hedged, completion_word, read_json, to_dataset_dict
 
 CONTENTS = ("false_belief", "correct_label", "informed", "open_container")
 TRANSFER = ("false_belief", "no_transfer", "informed", "present")

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tom_harness.task_yamls._answers import extract, one_container
-from tom_harness.task_yamls._common import as_int, mc_scores, read_json, to_dataset_dict
+from tom_harness.task_yamls.helpers import as_int, extract, mc_scores, one_container, read_json, to_dataset_dict
 
 FAMILIES = ("first_order", "second_order", "reality", "memory")
 
@@ -43,7 +42,7 @@ def load_tomi(tomh_file: str = "tomi_seed12.json", tomh_seed: Any = -1, **_: Any
 def load_tomi_gen(gen_stories: Any = 200, gen_seed: Any = 0, **_: Any):
     """``custom_dataset`` for generated stories; no files needed. Override with
     ``--metadata '{"gen_stories": 500, "gen_seed": 3}'``."""
-    from tom_harness.data.generators import tomi_stories
+    from tom_harness import tomi_stories
 
     data = tomi_stories(as_int(gen_stories, "gen_stories"), as_int(gen_seed, "gen_seed"))
     return to_dataset_dict(rows_from(data, "tomi_gen", -1), "generator tomi_stories")
@@ -85,7 +84,7 @@ def breakdown(doc: dict, correct: float) -> dict[str, float]:
 
 def fair_correct(answer: str, doc: dict) -> bool:
     """Right iff the answer names the gold container, no other container of the story, and
-    does not negate (strict rules: ``_answers.one_container``)."""
+    does not negate (strict rules: ``helpers.one_container``)."""
     return one_container(answer, doc["containers"]) == doc["answer"]
 
 

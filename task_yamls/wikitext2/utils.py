@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tom_harness.data.roots import data_file
-from tom_harness.api.doc_contract import TEXT_FIELDS
-from tom_harness.task_yamls._common import to_dataset_dict
+from tom_harness.task_yamls.helpers import TEXT_FIELDS, data_file, to_dataset_dict
 
 _HEADING = re.compile(r"^ = [^=].* = $")
 

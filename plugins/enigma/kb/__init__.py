@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tom_harness.data.roots import find_dir
-from tom_harness.api.errors import UsageError
+from tom_harness import UsageError, find_dir
 
 from .base import KnowledgeBase, States
 from .cache import CacheKB
@@ -17,7 +16,7 @@ from .model import ModelKB, PromptedKB, TrainedKB
 from .rules import RulesKB
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tom_harness.api.context import RunContext
+    from tom_harness import RunContext
 
 __all__ = ["NKB_CHOICES", "CacheKB", "KnowledgeBase", "ModelKB", "PromptedKB", "RulesKB", "States",
            "TrainedKB", "make_kb"]

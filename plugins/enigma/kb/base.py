@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tom_harness.data.stories import Story, find_characters
+from tom_harness import Story, find_characters
 
 States = list[dict[str, list[list[str]]]]  # per event: {entity: [[x, y, state], ...]}
 

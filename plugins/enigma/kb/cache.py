@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from tom_harness.api.errors import UsageError
-from tom_harness.data.stories import Story
+from tom_harness import Story, UsageError
 
 from .base import KnowledgeBase, States
 

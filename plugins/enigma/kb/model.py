@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from tom_harness.api.errors import UsageError
+from tom_harness import UsageError
 
 from .. import prompts as P
 from ..rules import NONE
 from .base import KnowledgeBase, States
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tom_harness.api.context import RunContext
+    from tom_harness import RunContext
 
 
 class ModelKB(KnowledgeBase):

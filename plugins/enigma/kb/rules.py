@@ -3,7 +3,7 @@ the templated stories (ToMi, HiToM, the generated ones) exactly, with zero model
 bound for the method."""
 from __future__ import annotations
 
-from tom_harness.data.stories import Story
+from tom_harness import Story
 
 from ..rules import question_object, track
 from .base import KnowledgeBase, States

@@ -1,8 +1,11 @@
-"""Code shared by the benchmark folders: data loading, answer extraction, seed-group statistics.
+"""The public helpers for task authors: data loading, the strict answer parsers, scoring and
+seed-group statistics (docs/tasks.md lists each with its signature).
 
-The per-benchmark ``utils.py`` files import from here (``tom_harness.task_yamls._common``), so
-they work under plain ``lm_eval --include_path task_yamls`` as long as tom-harness is installed.
-Data files are found through :mod:`tom_harness.data.roots`, never relative to the process CWD.
+Every benchmark folder's ``utils.py`` imports from here (``tom_harness.task_yamls.helpers``), so it
+works under plain ``lm_eval --include_path task_yamls`` as long as tom-harness is installed. The
+answer parsers live in :mod:`tom_harness.task_yamls.answers` and are re-exported here, so one
+import serves. Data files are found through ``tom_harness.data_file`` (the data roots, then the
+task folder's own ``data/``), never relative to the process CWD.
 """
 from __future__ import annotations
 
@@ -12,9 +15,20 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from tom_harness.data.roots import data_file
-from tom_harness.api.doc_contract import STORY_FIELDS, Field, validate
-from tom_harness.api.errors import DataMissingError
+from tom_harness import data_file
+from tom_harness.api import STORY_FIELDS, TEXT_FIELDS, DataMissingError, Field, UsageError, validate
+from . import TASK_DIR
+from .answers import (
+    LETTERS, after_lead_in, answer_blocks, choose_option, completion_hedged, completion_word, extract,
+    fallback_answer, letter_of, mentions, name_list, named_options, norm_words, one_container, yes_no,
+)
+
+__all__ = [
+    "LETTERS", "SEEDS", "STORY_FIELDS", "TASK_DIR", "TEXT_FIELDS", "Field", "after_lead_in", "answer_blocks",
+    "as_int", "choose_option", "completion_hedged", "completion_word", "data_file", "extract", "fallback_answer",
+    "letter_of", "lettered", "mc_scores", "mean_or_nan", "mentions", "name_list", "named_options", "norm_words",
+    "one_container", "read_json", "seed_summary", "to_dataset_dict", "yes_no",
+]
 
 SEEDS = (12, 42, 96, 2012, 2024)
 
@@ -47,8 +61,6 @@ def to_dataset_dict(rows: list[dict], source: str = "the task's data", fields: t
 
 def as_int(value: Any, key: str) -> int:
     """Task parameters arrive from YAML or ``--metadata`` JSON; accept ints and int strings."""
-    from tom_harness.api.errors import UsageError
-
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -56,11 +68,7 @@ def as_int(value: Any, key: str) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# answers: the strict parser lives in _answers.py; re-exported here for existing imports
-
-from tom_harness.task_yamls._answers import (  # noqa: E402,F401
-    LETTERS, after_lead_in, extract, fallback_answer, letter_of, mentions, norm_words,
-)
+# prompts
 
 
 def lettered(options: list[str]) -> str:
@@ -73,6 +81,7 @@ def lettered(options: list[str]) -> str:
 
 
 def mean_or_nan(items: Iterable[float]) -> float:
+    """The mean of ``items``, NaN when there are none (an empty subset scores no number)."""
     items = list(items)
     return sum(items) / len(items) if items else float("nan")
 
