@@ -36,10 +36,19 @@ def cluster(tmp_path_factory):
     data.write_text("".join(json.dumps({"narrative": f"Anna put the ball in box {i}. Anna left.",
                                         "question": "Where will Anna look?", "choices": ["box", "basket"],
                                         "label": 0}) + "\n" for i in range(4)))
-    os.environ["TOY_TASK_DATA"] = str(data)
+    # Ray kills workers when the *node's* memory passes 95 %; on a shared test machine that is
+    # other people's processes, so the monitor is off here (the fault tests kill workers themselves)
+    env = {"TOY_TASK_DATA": str(data), "RAY_memory_monitor_refresh_ms": "0"}
+    before = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
+    for key, value in before.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _argv(model: Path, out: Path, cache: Path, rows: list[str], tasks: str = "toy_mc,toy_gen,toy_other") -> list[str]:
@@ -158,7 +167,9 @@ def test_vllm_cpu_engine_inside_one_actor(cluster, smol_tokenizer_dir, tmp_path)
     _require_vllm()
     model = build_tiny_llama(tmp_path / "m", smol_tokenizer_dir, hidden=128)  # head size 32: vLLM's CPU kernels
     out = tmp_path / "out"
-    argv = _ray(["run", "--model", "vllm", "--model_args", f"pretrained={model},dtype=float32,max_model_len=512",
+    # --verbose: in quiet mode vLLM 0.32's offline loop divides by a disabled bar's elapsed time
+    # (0) and raises ZeroDivisionError, serial runs alike (reported; progress.py's bar gate)
+    argv = _ray(["--verbose", "run", "--model", "vllm", "--model_args", f"pretrained={model},dtype=float32,max_model_len=512",
                  "--tasks", "toy_mc", "--interventions", "none", "sbs", "--include_path", str(TOY_TASKS), "--limit", "3",
                  "--no_progress", "--output_path", str(out), "--cache_dir", str(tmp_path / "cache")], workers=1)
     assert main(argv) == 0

@@ -26,13 +26,20 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from tom_harness.api.errors import UsageError
+from tom_harness.api.errors import EXIT_INTERNAL, UsageError
 from tom_harness.lmeval import progress
 from tom_harness.run.cell_record import version_info
 from tom_harness.run.executors.worker import CellWorker, WorkerJob
 from tom_harness.run.plan import Cell, row_bundles
 
 log = logging.getLogger("tom_harness")
+
+
+class WorkersLost(RuntimeError):
+    """Workers kept dying (out of memory, nodes lost): not a bug of the harness, so one message
+    and exit 1 without the "report it" note; the finished cells are kept for a rerun."""
+
+    exit_code = EXIT_INTERNAL
 
 
 @dataclass
@@ -67,6 +74,7 @@ class _Slot:
     ready: bool = False
     bundle: list[Cell] | None = None
     attempts: int = 0
+    load_failures: int = 0
     pending: dict[Any, Cell] = field(default_factory=dict)
 
 
@@ -149,8 +157,9 @@ class _Pool:
             waiting = {r: s for s in self.slots if s.actor is not None for r in
                        ([s.ident_ref] if not s.ready else list(s.pending))}
             if not waiting:
-                raise RuntimeError("no Ray worker is left to run the remaining cells"
-                                   + (f" (refused: {'; '.join(self.refused)})" if self.refused else ""))
+                raise WorkersLost("no Ray worker is left to run the remaining cells"
+                                  + (f" (refused: {'; '.join(self.refused)})" if self.refused else "")
+                                  + "; finished cells are kept, rerun to resume")
             done, _ = self.ray.wait(list(waiting), num_returns=1, timeout=1.0)
             for ref in done:
                 slot = waiting[ref]
@@ -173,8 +182,14 @@ class _Pool:
             ident = self.ray.get(ref)
         except self.ray.exceptions.RayTaskError as exc:  # the model failed to load: every worker would
             raise _cause(exc) from None
-        except self.ray.exceptions.RayActorError:
-            log.warning("Ray worker %s died while loading the model; starting another", slot.name)
+        except self.ray.exceptions.RayActorError as exc:
+            slot.load_failures += 1
+            if slot.load_failures >= self.opts.max_attempts:
+                self.refused.append(f"{slot.name} died {slot.load_failures} times while loading the model "
+                                    f"({_first_line(exc)})")
+                slot.actor = None
+                return None
+            log.warning("Ray worker %s died while loading the model (%s); starting another", slot.name, _first_line(exc))
             return self._start(slot)
         problems = [f"{k}: {ident['versions'].get(k)} != {v}" for k, v in self.versions.items()
                     if ident["versions"].get(k) != v]
@@ -203,8 +218,8 @@ class _Pool:
         except self.ray.exceptions.RayTaskError as exc:  # the cell itself failed: stop scheduling
             self._drain()
             raise _cause(exc) from None
-        except self.ray.exceptions.RayActorError:
-            return self._lost(slot, cell, queue)
+        except self.ray.exceptions.RayActorError as exc:
+            return self._lost(slot, cell, queue, exc)
         for rec in records:
             self.runner.emit(rec["cell"], rec["samples"])
             kind = summary.ran if rec["cell"]["status"] == "ok" else summary.not_applicable
@@ -212,14 +227,15 @@ class _Pool:
         bar.update(1)
         return None
 
-    def _lost(self, slot: _Slot, cell: Cell, queue: deque) -> None:
+    def _lost(self, slot: _Slot, cell: Cell, queue: deque, error: BaseException) -> None:
         """The worker died: its unfinished cells (this one and those queued behind it) go back
         to the front of the queue, and a fresh worker takes the slot."""
         rest = [cell] + [c for c in (slot.bundle or []) if c in slot.pending.values()]
         attempts = slot.attempts + 1
         if attempts >= self.opts.max_attempts:
-            raise RuntimeError(f"row {cell.intervention.label()}: its Ray worker died {attempts} times "
-                               f"(last on task {cell.task}); giving up")
+            raise WorkersLost(f"row {cell.intervention.label()}: its Ray worker died {attempts} times (last on "
+                              f"task {cell.task}: {_first_line(error)}); finished cells are kept, rerun to resume "
+                              "(on a shared host Ray's memory monitor may be the killer: docs/scale-out.md)")
         log.warning("Ray worker %s died during %s x %s; resubmitting %d cell(s) (attempt %d of %d)",
                     slot.name, cell.intervention.label(), cell.task, len(rest), attempts + 1, self.opts.max_attempts)
         queue.appendleft((rest, attempts))
@@ -248,7 +264,13 @@ class _Pool:
                 slot.actor = None
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
 def _cause(exc: Any) -> BaseException:
-    """The worker's own exception (RestoreError, PluginError...) so it keeps its exit code."""
+    """The worker's own exception when it is an expected one (RestoreError, PluginError...: it
+    keeps its exit code); anything else stays Ray's error, which carries the worker's traceback."""
     cause = getattr(exc, "cause", None)
-    return cause if isinstance(cause, BaseException) else exc
+    return cause if isinstance(getattr(cause, "exit_code", None), int) else exc
