@@ -107,6 +107,26 @@ def test_ray_cells_equal_the_serial_cells_and_each_worker_loads_once(cluster, ti
         assert len({c["metadata"]["executor"]["worker"] for (r, _), c in par.items() if r == row and c["status"] == "ok"}) == 1
 
 
+def _fetch_slowly(root: str, marker: str) -> str:
+    """In a Ray worker: get one key from a shared artifact cache, computing it slowly if missing."""
+    from tom_harness.cache.artifacts import ArtifactCache
+
+    def compute():
+        with open(marker, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        time.sleep(5)  # longer than the two workers' start-up skew
+        return {"fisher": [1, 2, 3]}
+
+    return ArtifactCache(root).fetch("maps", "k", compute, fmt="json").source
+
+
+def test_two_workers_on_one_cache_path_compute_a_key_once(cluster, tmp_path):
+    fetch = ray.remote(num_cpus=1)(_fetch_slowly)
+    sources = ray.get([fetch.remote(str(tmp_path / "cache"), str(tmp_path / "computed")) for _ in range(2)])
+    assert sorted(sources) == ["computed", "disk"]
+    assert len((tmp_path / "computed").read_text().split()) == 1
+
+
 def test_a_worker_killed_mid_cell_is_replaced_and_the_run_completes(cluster, tiny_model_dir, tmp_path):
     cache, out = tmp_path / "cache", tmp_path / "out"
     assert main(_ray(_argv(tiny_model_dir, out, cache, ["none", "die_once:tag=k"], tasks="toy_mc,toy_gen"))) == 0

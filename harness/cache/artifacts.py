@@ -138,7 +138,7 @@ class ArtifactCache:
         computing instead of computing it again. Released when the process dies."""
         import fcntl
 
-        path = self.root / kind / ".locks" / f"{key}.lock"
+        path = self.root / ".locks" / f"{kind}-{key}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
