@@ -1,7 +1,7 @@
 """Benchmark: where the cells run. Three ratios from one process run, on CPU:
 
-1. **serial vs Ray**: the same matrix (SmolLM2-135M, rows none/sbs, tasks tomi_seed12 and
-   wikitext2_ppl) run serially (torch on all cores) and by the Ray executor with 2 workers of one
+1. **serial vs Ray**: the same matrix (SmolLM2-135M, 4 prompt rows on tomi_seed12, 16 new
+   tokens at most) run serially (torch on all cores) and by the Ray executor with 2 workers of one
    torch thread each; wall and CPU time of each arm (CPU includes Ray's worker processes), the
    arms alternated ``--repeats`` times. Both include loading the model (the workers load theirs in
    parallel). The cells must agree.
@@ -64,7 +64,8 @@ def serial_vs_ray(tmp: Path, limit: int, repeats: int) -> None:
 
     from tom_harness.run.executors.ray_executor import RayExecutor, RayOptions
 
-    spec = _spec(["none", "sbs"], ["tomi_seed12", "wikitext2_ppl"], limit, gen_kwargs="max_gen_toks=16")
+    spec = _spec(["none", "sbs", "sbs:text=Think about what each person saw.", "sbs:text=Who knows what?"],
+                 ["tomi_seed12"], limit, gen_kwargs="max_gen_toks=16")
     outs: dict[str, list[Path]] = {"serial": [], "ray": []}
     worker_cpu: list[float] = []  # the actors' own CPU (they are gone when the arm's clock stops)
 

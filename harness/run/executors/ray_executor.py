@@ -230,7 +230,8 @@ class _Pool:
     def _lost(self, slot: _Slot, cell: Cell, queue: deque, error: BaseException) -> None:
         """The worker died: its unfinished cells (this one and those queued behind it) go back
         to the front of the queue, and a fresh worker takes the slot."""
-        rest = [cell] + [c for c in (slot.bundle or []) if c in slot.pending.values()]
+        unfinished = [cell, *slot.pending.values()]
+        rest = [c for c in (slot.bundle or []) if any(c is u for u in unfinished)]  # in row order
         attempts = slot.attempts + 1
         if attempts >= self.opts.max_attempts:
             raise WorkersLost(f"row {cell.intervention.label()}: its Ray worker died {attempts} times (last on "
