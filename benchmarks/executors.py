@@ -88,10 +88,29 @@ def serial_vs_ray(tmp: Path, limit: int, repeats: int) -> None:
           f"cells equal: {same}")
 
 
+def _question_task(folder: Path, texts: list[str]) -> str:
+    """A two-choice log-likelihood task whose prompt holds a question (prompt rows edit after it)."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data = folder / "exec_bench.jsonl"
+    data.write_text("".join(json.dumps({"narrative": t, "question": "Is the story consistent?", "choices": ["yes", "no"],
+                                        "label": i % 2}) + "\n" for i, t in enumerate(texts)))
+    (folder / "exec_bench.yaml").write_text(
+        "task: exec_bench\ndataset_path: json\n"
+        f"dataset_kwargs: {{data_files: {{test: {json.dumps(str(data))}}}}}\n"
+        "test_split: test\noutput_type: multiple_choice\n"
+        'doc_to_text: "{{narrative}}\\nQuestion: {{question}}\\nAnswer:"\n'
+        'doc_to_choice: "{{choices}}"\ndoc_to_target: "{{label}}"\n'
+        "metric_list:\n  - {metric: acc, aggregation: mean, higher_is_better: true}\n"
+        "metadata: {version: 1.0, family: toy, unit: event, question_kind: choice, narrative_in_prompt: true}\n")
+    return "exec_bench"
+
+
 def dispatch_overhead(tmp: Path, cells: int) -> None:
     import torch
 
-    from _synthetic import SHAPES, loglikelihood_task, random_llama, story_texts, word_tokenizer
+    from _synthetic import SHAPES, random_llama, story_texts, word_tokenizer
     from tom_harness.run.executors.ray_executor import RayExecutor, RayOptions
 
     texts = story_texts(8)
@@ -99,7 +118,7 @@ def dispatch_overhead(tmp: Path, cells: int) -> None:
     model_dir = tmp / "toy_llama"
     random_llama("toy", "cpu", torch.float32, tok).save_pretrained(model_dir)
     tok.save_pretrained(model_dir)
-    task = loglikelihood_task(tmp / "toy_task", texts)
+    task = _question_task(tmp / "toy_task", texts)
     rows = [f"sbs:text=Hint {i}." for i in range(cells)]
     spec = _spec(rows, [task], 4, model_args=f"pretrained={model_dir}", include_path=[str(tmp / "toy_task")])
     wall, _, (summary, _) = timed(lambda: _run(spec, tmp))
