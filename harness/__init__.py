@@ -25,7 +25,8 @@ from tom_harness.data.roots import roots as data_roots  # noqa: E402
 
 #: name -> module of the helpers imported on first use (they import torch or numpy)
 _LAZY: dict[str, str] = {
-    **dict.fromkeys(("ROLE_ORDER", "Target", "block_hidden", "block_list", "is_linear", "keep", "layout",
+    **dict.fromkeys(("ROLE_ORDER", "RemoveStreamHooks", "StreamHooks", "Target", "block_hidden", "block_list",
+                     "is_linear", "keep", "layout",
                      "locate_weight", "release", "replace_hidden", "residual_hook", "role_for", "role_rank",
                      "target_linears"), "tom_harness.model.surgery"),
     **dict.fromkeys(("POOLINGS", "Activations", "decoder_blocks", "extract", "tokenize"), "tom_harness.model.activations"),
@@ -82,6 +83,6 @@ if TYPE_CHECKING:  # pragma: no cover - what the lazy names are, for readers and
     from tom_harness.results.outdir import intervention_id  # noqa: F401
     from tom_harness.model.activations import POOLINGS, Activations, decoder_blocks, extract, tokenize  # noqa: F401
     from tom_harness.model.surgery import (  # noqa: F401
-        ROLE_ORDER, Target, block_hidden, block_list, is_linear, keep, layout, locate_weight, release,
-        replace_hidden, residual_hook, role_for, role_rank, target_linears,
+        ROLE_ORDER, RemoveStreamHooks, StreamHooks, Target, block_hidden, block_list, is_linear, keep, layout,
+        locate_weight, release, replace_hidden, residual_hook, role_for, role_rank, target_linears,
     )

@@ -22,12 +22,19 @@ from .answers import (
     LETTERS, after_lead_in, answer_blocks, choose_option, completion_hedged, completion_word, extract,
     fallback_answer, letter_of, mentions, name_list, named_options, norm_words, one_container, yes_no,
 )
+from .paper_prompts import (  # EnigmaToM's own prompts, from its templates (the *_paper tasks, faithful modes)
+    PAPER_DATASETS, choices_block, eval_config, eval_template, family, fill, free_form_question, lettered,
+    method_template, perspective_sentence, user, vanilla_prompt,
+)
 
 __all__ = [
     "LETTERS", "SEEDS", "STORY_FIELDS", "TASK_DIR", "TEXT_FIELDS", "Field", "after_lead_in", "answer_blocks",
     "as_int", "choose_option", "completion_hedged", "completion_word", "data_file", "extract", "fallback_answer",
     "letter_of", "lettered", "mc_scores", "mean_or_nan", "mentions", "name_list", "named_options", "norm_words",
     "one_container", "read_json", "seed_summary", "to_dataset_dict", "yes_no",
+    # EnigmaToM's prompts (paper_prompts.py)
+    "PAPER_DATASETS", "choices_block", "eval_config", "eval_template", "family", "fill", "free_form_question",
+    "method_template", "perspective_sentence", "user", "vanilla_prompt",
 ]
 
 SEEDS = (12, 42, 96, 2012, 2024)
@@ -68,12 +75,7 @@ def as_int(value: Any, key: str) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# prompts
-
-
-def lettered(options: list[str]) -> str:
-    """``A. x\\nB. y`` (one option per line)."""
-    return "\n".join(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options))
+# prompts: ``lettered`` and EnigmaToM's templates live in paper_prompts.py (imported above)
 
 
 # ---------------------------------------------------------------------------------------------

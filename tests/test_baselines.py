@@ -20,7 +20,7 @@ def tomi_docs(shared_data):
 
 
 def short(iv, toks=4):
-    iv.max_prep_toks = toks  # keep the tiny model's answers short
+    iv.max_prep_toks = iv.faithful_prep_toks = toks  # keep the tiny model's answers short
     return iv
 
 
@@ -28,7 +28,14 @@ def test_cot_forms(tomi_docs, run_ctx):
     zero, two = CoT(), CoT(shots=2)
     e0 = zero.edit_prompts(tomi_docs, TOMI, run_ctx)
     e2 = two.edit_prompts(tomi_docs, TOMI, run_ctx)
-    assert all(e.preamble is None and "step by step" in e.instruction for e in e0)
+    assert all(e.preamble is None and "Therefore, the answer is <answer>" in e.instruction for e in e0)
+    # the task's "without any explanation" would contradict the reasoning: removed
+    from tom_harness.lmeval.wrapper import splice
+    from tom_harness.task_yamls.tomi.utils import doc_to_text
+    doc = {**tomi_docs[0], "containers": ["crate", "basket"]}
+    prompt = splice(doc_to_text(doc), doc, e0[0])
+    assert "explanation" not in prompt
+    assert "without any explanation" in doc_to_text(doc) and "Reason before answering" in prompt
     assert e2[0].preamble.count("Example ") == 2 and e2[0].gen_kwargs == {"max_gen_toks": 512}
     assert zero.metadata["calls_per_question"] == 1 and zero.metadata["prep_calls"] == 0
     assert not zero.applies_to(info_from_yaml(TASK_DIR / "tomi" / "tomi_mc_seed12.yaml"))
@@ -47,8 +54,10 @@ def test_simtom_one_call_per_perspective(tomi_docs, run_ctx):
     assert iv.metadata["calls_per_question"] == pytest.approx(2 / 3 + 1)
     faithful = short(SimToM(faithful=True)).edit_prompts(tomi_docs, TOMI, run_ctx)
     n = [d["story_id"] for d in tomi_docs].index("5277587161")
-    assert faithful[n].question == "Where will Abigail search for the t-shirt?"
-    assert faithful[n].narrative.startswith(tomi_docs[n]["narrative"] + "\n\n")
+    turns = faithful[n].messages  # the original's three turns; stage 2 asks the reduced question
+    assert [t["role"] for t in turns] == ["user", "assistant", "user"]
+    assert turns[1]["content"] == tomi_docs[n]["narrative"]
+    assert "Where will Abigail search for the t-shirt? Choose one of the following options:" in turns[2]["content"]
 
 
 def test_percepttom_parse_and_fallback(tomi_docs, run_ctx):

@@ -234,13 +234,34 @@ def test_sweep_reuses_maps_memo_then_cache(tiny_handle, tmp_path, shared_data):
     assert "generic" not in GradMask(m=0.02, exclude_generic=False, **SMALL).map_keys(ctx)
 
 
-def test_generic_corpus_resolution(tmp_path, shared_data):
-    assert resolve_generic("auto", shared_data)[0] == "wikitext2_valid"
-    assert resolve_generic("wikitext2_test", shared_data)[1][0].name == "test.txt"
+def test_generic_corpus_resolution(tmp_path, shared_data, monkeypatch):
+    monkeypatch.setenv("TOM_HARNESS_DATA", str(shared_data))
+    assert resolve_generic("auto")[0] == "wikitext2_valid"
+    assert resolve_generic("wikitext2_test")[1][0].name == "test.txt"
     with pytest.raises(UsageError, match="generic"):
-        resolve_generic("c4", shared_data)
+        resolve_generic("c4")
+    monkeypatch.setenv("TOM_HARNESS_DATA", str(tmp_path))
     with pytest.raises(UsageError, match="no generic corpus"):
-        resolve_generic("auto", tmp_path)
+        resolve_generic("auto")
+
+
+def test_generic_corpus_is_read_through_the_data_api(tmp_path, shared_data, monkeypatch):
+    """Every data root is searched (the corpus may sit in the second), and the registry's sha256
+    is checked: an edited WikiText file is an error naming it, never a silent fallback."""
+    import os
+
+    from tom_harness.api.errors import DataMissingError
+
+    first, edited = tmp_path / "first", tmp_path / "edited"
+    (first / "tomi").mkdir(parents=True)
+    monkeypatch.setenv("TOM_HARNESS_DATA", os.pathsep.join([str(first), str(shared_data)]))
+    name, files = resolve_generic("auto")
+    assert name == "wikitext2_valid" and files == [shared_data / "wikitext2" / "valid.txt"]
+    (edited / "wikitext2").mkdir(parents=True)
+    (edited / "wikitext2" / "valid.txt").write_text("= Edited =\n\nnot the pinned file\n")
+    monkeypatch.setenv("TOM_HARNESS_DATA", os.pathsep.join([str(edited), str(shared_data)]))
+    with pytest.raises(DataMissingError, match="wikitext2/valid.txt"):
+        resolve_generic("auto")
 
 
 # -- vLLM's fused layout --------------------------------------------------------------------------

@@ -49,3 +49,26 @@ def test_group_metrics_missing_under_limit_are_summarised(quiet_logs):
     assert quiet_logs.records == []
     (line,) = progress.summary()
     assert "3x" in line and "no values found for metric" in line
+
+
+def test_uneven_metric_counts_name_the_task_and_the_real_cause(quiet_logs):
+    """lm-eval warns per *task* when per-type metrics (acc_first_order, ...) were scored on fewer
+    items than the task; the summary names those tasks and says why, without blaming groups."""
+    log = logging.getLogger("lm_eval.evaluator_utils")
+    for task in ("tomi_seed12", "tomi_seed42", "tomi_seed12"):
+        log.warning("[%s] Metrics were not scored on the same number of documents (acc,none=4, "
+                    "acc_first_order,none=2). Each metric was aggregated over only the documents that produced it", task)
+    (line,) = progress.summary()
+    assert "3x for tomi_seed12, tomi_seed42:" in line
+    assert "per-type metrics" in line and "group" not in line
+
+
+def test_per_type_metrics_missing_in_some_seed_files_are_summarised(quiet_logs):
+    """tomi --limit 4 (measured): one seed file reaches no reality question, and lm-eval warns per
+    group metric per cell; the quiet terminal gives one line naming the group and the cause."""
+    group_log = logging.getLogger("lm_eval.api.group")
+    for metric in ("acc_first_order", "acc_reality", "acc_memory"):
+        group_log.warning("Group 'tomi': metric '%s,none' is missing in 1/5 tasks. Missing in: tomi_seed96", metric)
+    assert quiet_logs.records == []
+    (line,) = progress.summary()
+    assert line.startswith("lm-eval said 3x for tomi:") and "is missing in" in line and "table's n" in line

@@ -112,7 +112,8 @@ PAIRS = [
 
 
 def test_loglikelihoods_and_lesions_match_hf(vllm_smol, hf_smol):
-    from tom_harness.plugins.localizer import _Install, _Uninstall
+    from tom_harness.model.surgery import RemoveStreamHooks
+    from tom_harness.plugins.localizer.lesion import lesion_hooks
 
     base_h, base_v = _loglikelihoods(hf_smol.lm, PAIRS), _loglikelihoods(vllm_smol.lm, PAIRS)
     assert max(abs(a - b) for a, b in zip(base_h, base_v)) < 1e-3
@@ -120,13 +121,13 @@ def test_loglikelihoods_and_lesions_match_hf(vllm_smol, hf_smol):
     mask[:, ::50] = True
     fill = torch.zeros(30, 576)
     before = vllm_smol.apply_to_model(snapshot)[0]
-    assert vllm_smol.apply_to_model(_Install("t", mask, fill)) == [30]
-    hf_smol.apply_to_model(_Install("t", mask, fill))
+    assert vllm_smol.apply_to_model(lesion_hooks("t", mask, fill)) == [30]
+    hf_smol.apply_to_model(lesion_hooks("t", mask, fill))
     try:
         les_h, les_v = _loglikelihoods(hf_smol.lm, PAIRS), _loglikelihoods(vllm_smol.lm, PAIRS)
     finally:
-        vllm_smol.apply_to_model(_Uninstall("t"))
-        hf_smol.apply_to_model(_Uninstall("t"))
+        vllm_smol.apply_to_model(RemoveStreamHooks("t"))
+        hf_smol.apply_to_model(RemoveStreamHooks("t"))
     assert max(abs(a - b) for a, b in zip(les_h, les_v)) < 1e-3
     assert max(abs(a - b) for a, b in zip(les_h, base_h)) > 1e-2  # the lesion does something
     assert diff_snapshots(before, vllm_smol.apply_to_model(snapshot)[0])["ok"]
@@ -165,3 +166,41 @@ def test_matrix_parity_hf_vs_vllm(vllm_smol, hf_smol, host, tmp_path):
     for row in {k[0] for k in answers["hf"]}:
         acc = [sum(a[k][1] for k in a if k[0] == row) for a in (answers["hf"], answers["vllm"])]
         assert abs(acc[0] - acc[1]) <= 1, (row, acc)
+
+
+def test_steer_hooks_match_hf_and_steer_rows_run_on_vllm(vllm_smol, hf_smol, host, tmp_path):
+    """Steering installs through the lesions' helper (``surgery.StreamHooks``): on vLLM the same
+    vectors give HF's log-likelihoods, and ``steer`` rows run there with their restore check ok
+    (``positions=generated`` is n/a with a reason: vLLM's passes mix prompt and generated tokens)."""
+    from tom_harness.model.surgery import RemoveStreamHooks
+    from tom_harness.plugins.steer.hooks import steer_hooks
+    from tom_harness.run.runner import MatrixRunner
+    from tom_harness.spec.matrix import MatrixSpec
+
+    gen = torch.Generator().manual_seed(0)
+    vectors = {layer: torch.nn.functional.normalize(torch.randn(576, generator=gen), dim=0) for layer in (3, 15)}
+    base_h = _loglikelihoods(hf_smol.lm, PAIRS)
+    before = vllm_smol.apply_to_model(snapshot)[0]
+    for action in ("add", "clamp"):
+        install = steer_hooks("s", vectors, 4.0, action, "all")
+        assert vllm_smol.apply_to_model(install) == [2] and hf_smol.apply_to_model(install) == [2]
+        try:
+            got_h, got_v = _loglikelihoods(hf_smol.lm, PAIRS), _loglikelihoods(vllm_smol.lm, PAIRS)
+        finally:
+            vllm_smol.apply_to_model(RemoveStreamHooks("s"))
+            hf_smol.apply_to_model(RemoveStreamHooks("s"))
+        assert max(abs(a - b) for a, b in zip(got_h, got_v)) < 1e-3, action
+        assert max(abs(a - b) for a, b in zip(got_h, base_h)) > 1e-2, action  # the steering does something
+    assert diff_snapshots(before, vllm_smol.apply_to_model(snapshot)[0])["ok"]
+
+    rows = ["steer:layers=[15],alpha=4", "steer:layers=[15],positions=generated"]
+    spec = MatrixSpec(model="vllm", model_args=dict(SMOL), tasks=["tomi_seed12"], interventions=rows,
+                      limit=2, batch_size=8, gen_kwargs={"max_gen_toks": 8})
+    rows = [host.build_interventions(r)[0].label() for r in rows]
+    summary = MatrixRunner(spec, host, tmp_path / "out", handle=vllm_smol, progress=False).run()
+    assert summary.ran == [(rows[0], "tomi_seed12")] and summary.not_applicable == [(rows[1], "tomi_seed12")]
+    cells = {json.loads(p.read_text())["intervention"]["label"]: json.loads(p.read_text())
+             for p in (tmp_path / "out" / "cells").glob("*/tomi_seed12.json")}
+    ok = cells[rows[0]]
+    assert ok["status"] == "ok" and ok["metadata"]["restore_check"]["ok"] and ok["metadata"]["hooked_layers"] == 1
+    assert "positions=generated" in cells[rows[1]]["metadata"]["reason"]

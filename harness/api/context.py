@@ -9,7 +9,7 @@ live) is *given* to it, either per object (``ModelHandle(fingerprint=...)``,
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 

@@ -12,8 +12,11 @@ Exit codes (documented in the README, "Errors and exit codes"):
 from __future__ import annotations
 
 import difflib
+import os
 import sys
+import time
 import traceback
+from pathlib import Path
 from typing import Iterable, TextIO
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_RESTORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -34,6 +37,11 @@ class DataMissingError(UsageError):
 
 class PluginError(UsageError):
     """Plugin (or task) code raised: the message names the plugin and where it failed."""
+
+
+class NotApplicableError(UsageError):
+    """Raised while a cell runs when it cannot be scored here (a replay file without this
+    cell's documents, ``missing=skip``): the runner writes an n/a cell with the message."""
 
 
 class LockedError(UsageError):
@@ -68,11 +76,33 @@ def unknown(kind: str, name: str, valid: Iterable[str]) -> UsageError:
     return UsageError(msg)
 
 
-def report_error(exc: BaseException, debug: bool = False, stream: TextIO | None = None) -> int:
+def write_traceback(exc: BaseException, folders: Iterable[Path | str]) -> Path | None:
+    """Write ``exc``'s traceback (with the command line) to a new file in the first folder that
+    takes it; returns the file, or None if none did. A one-off internal error can then be
+    reported without rerunning."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    text = (f"command: {' '.join(sys.argv)}\ntime: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
+            f"python: {sys.version.split()[0]}\n\n" + "".join(traceback.format_exception(exc)))
+    for folder in folders:
+        path = Path(folder) / f"tom_harness_error_{stamp}_{os.getpid()}.txt"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "x", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError:
+            continue
+        return path
+    return None
+
+
+def report_error(exc: BaseException, debug: bool = False, stream: TextIO | None = None,
+                 trace_folders: Iterable[Path | str] = ()) -> int:
     """Print one message for ``exc`` (the traceback too when ``debug``); return its exit code.
 
     Errors that carry an ``exit_code`` (UsageError and subclasses, RestoreError) are expected
-    and get a one-line message; anything else is a bug of tom-harness itself (exit 1).
+    and get a one-line message; anything else is a bug of tom-harness itself (exit 1): its
+    traceback is also written to a file in the first of ``trace_folders`` that takes it (the
+    command's output directory, else the cache), and the message names that file.
     """
     stream = stream or sys.stderr
     if debug:
@@ -85,6 +115,9 @@ def report_error(exc: BaseException, debug: bool = False, stream: TextIO | None 
     if isinstance(code, int):
         print(f"tom-harness: error: {exc}", file=stream)
         return code
-    print(f"tom-harness: internal error: {type(exc).__name__}: {exc}\n"
-          "This is a bug in tom-harness; rerun with --debug for the traceback and report it.", file=stream)
+    saved = write_traceback(exc, trace_folders)
+    where = (f"its traceback is in {saved}; please report it with that file" if saved else
+             "rerun with --debug for the traceback and report it")
+    print(f"tom-harness: internal error: {type(exc).__name__}: {exc}\nThis is a bug in tom-harness; {where}.",
+          file=stream)
     return EXIT_INTERNAL

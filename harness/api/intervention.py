@@ -70,7 +70,14 @@ class PromptEdit:
     * ``preamble``: inserted before the narrative (e.g. worked examples);
     * ``instruction``: inserted right after the question (e.g. "Let's think step by step.");
     * ``gen_kwargs``: overrides for generation requests (e.g. more ``max_gen_toks`` for CoT);
-    * ``info``: free-form notes stored with the sample (e.g. the masked-away events).
+    * ``info``: free-form notes stored with the sample (e.g. the masked-away events);
+    * ``remove``: regular expressions whose matches are deleted from the task's prompt before the
+      splices (e.g. CoT drops "without any explanation");
+    * ``messages``: the whole prompt as chat turns (``[{"role", "content"}, ...]``), replacing the
+      task's prompt: a faithful reproduction of another code base's prompt and turn structure.
+      It is rendered like the interventions' own calls (``ctx.caller.render``: the run's chat
+      template and system instruction; without a chat template the turns are joined by blank
+      lines); the other text fields are then ignored, ``gen_kwargs`` still apply.
     """
 
     narrative: str | None = None
@@ -79,6 +86,8 @@ class PromptEdit:
     instruction: str | None = None
     gen_kwargs: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    remove: tuple[str, ...] = ()
+    messages: list[dict[str, str]] | None = None
 
 
 class Intervention:

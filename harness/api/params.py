@@ -1,5 +1,8 @@
 """Typed intervention parameters and the ``name:key=value,...`` spec grammar.
 
+Values are typed by :mod:`tom_harness.api.values` (the one typing vocabulary of the harness);
+this module declares parameters, parses specs and expands ranges into rows.
+
 Grammar (documented in the README):
 
 * ``name`` or ``name:key=value,key=value``; values never contain a bare comma, except inside
@@ -20,9 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from tom_harness.api.errors import UsageError, closest
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
+from tom_harness.api.values import convert, int_range, split_top_level
 
 #: most matrix rows one run may expand to (``--max_rows`` raises it); a typo such as
 #: ``m=0:1e-4:1e-9`` (100,001 rows) is refused before anything is built
@@ -60,7 +61,7 @@ class Param:
         """Convert one raw (string or python) value, raising a UsageError naming the key."""
         where = f"{owner}: parameter {self.name!r}"
         try:
-            value = _convert(self.type, raw)
+            value = convert(self.type, raw)
         except (TypeError, ValueError):
             raise UsageError(f"{where}: expected {self.describe_type()}, got {raw!r}") from None
         if self.choices and value not in self.choices:
@@ -78,59 +79,8 @@ class Param:
         return value
 
 
-def _convert(kind: str, raw: Any) -> Any:
-    if kind == "int":
-        if isinstance(raw, bool):
-            raise TypeError
-        if isinstance(raw, float):
-            if not raw.is_integer():
-                raise ValueError
-            return int(raw)
-        if isinstance(raw, int):
-            return raw
-        f = float(str(raw))
-        if not f.is_integer():
-            raise ValueError
-        return int(f)
-    if kind == "float":
-        if isinstance(raw, bool):
-            raise TypeError
-        v = float(raw)
-        if not math.isfinite(v):  # inf/nan are never a meaningful strength, scale or rate
-            raise ValueError
-        return v
-    if kind == "bool":
-        if isinstance(raw, bool):
-            return raw
-        s = str(raw).strip().lower()
-        if s in _TRUE:
-            return True
-        if s in _FALSE:
-            return False
-        raise ValueError
-    if kind == "str":
-        if not isinstance(raw, (str, int, float)):
-            raise TypeError
-        return str(raw)
-    if kind == "int_list":
-        if isinstance(raw, (list, tuple)):
-            return [_convert("int", x) for x in raw]
-        s = str(raw).strip()
-        if s.startswith("[") != s.endswith("]"):
-            raise ValueError
-        if s.startswith("["):
-            s = s[1:-1]
-        if ":" in s:
-            return _int_range(s)
-        return [_convert("int", x) for x in s.split(",") if x.strip()]
-    raise ValueError(f"unknown parameter type {kind}")
-
-
 def _int_range(text: str, cap: int | None = None) -> list[int]:
-    parts = [_convert("int", p) for p in text.split(":")]
-    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] == 0):
-        raise ValueError
-    span = range(*parts)
+    span = int_range(text)
     if cap is not None and len(span) > cap:
         raise RowCapError(len(span))
     return list(span)
@@ -167,23 +117,6 @@ class Spec:
 
     name: str
     raw: dict[str, str] = field(default_factory=dict)
-
-
-def split_top_level(text: str, sep: str = ",") -> list[str]:
-    """Split on ``sep`` except inside [...] brackets."""
-    out, depth, cur = [], 0, []
-    for ch in text:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth = max(0, depth - 1)
-        if ch == sep and depth == 0:
-            out.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    out.append("".join(cur))
-    return [p for p in (s.strip() for s in out) if p]
 
 
 def parse_spec(text: str, pair_sep: str = ",") -> Spec:

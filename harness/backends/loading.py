@@ -111,7 +111,9 @@ def resolve_for(host: Any, backend: str, model_args: dict) -> tuple[Any, dict]:
     """The registered ``backend`` and its arguments, aliases resolved and checked by the
     backend's ``check`` (so a bad model fails before any task loads); loads nothing."""
     found = host.backend(backend)
-    args = resolve_model_args(host, model_args)
+    # aliases name weights: a backend without ``pretrained`` (replay: path=FILE) gets its args as given
+    needs_weights = backend in ("hf", "vllm") or "pretrained" in model_args
+    args = resolve_model_args(host, model_args) if needs_weights else dict(model_args)
     if found.check is not None:
         found.check(args)
     return found, args
@@ -122,10 +124,3 @@ def load(host: Any, backend: str, model_args: dict, device: str | None = None, b
     found, args = resolve_for(host, backend, model_args)
     return found.loader(args, device, batch_size)
 
-
-def parse_model_args(text: str | dict | None) -> dict:
-    """``k=v,k2=v2`` (lm-eval style) into a dict of typed values (see ``kvargs.parse_kv``)."""
-    from tom_harness.spec.kvargs import parse_kv
-    from tom_harness.spec.option_checks import MODEL_ARG_STR_KEYS
-
-    return parse_kv(text, "--model_args", keep_str=MODEL_ARG_STR_KEYS)

@@ -3,7 +3,8 @@
 This module is the entry point (``tom_harness.cli.main:main``): it parses (``cli_parser.py``), sets up
 logging and the quiet terminal, dispatches to the command, and turns errors into exit codes.
 Usage, config, data and plugin errors exit with status 2 and one message (no traceback unless
-``--debug``); a failed restore check exits 3 (see ``errors.py`` for every code). The commands:
+``--debug``); a failed restore check exits 3 (see ``errors.py`` for every code); an internal error
+exits 1 and leaves its traceback in a file it names (:func:`trace_folders`). The commands:
 ``cli_run.py`` (run, prompts, lm-eval), ``cli_results.py`` (table, compare, export),
 ``cli_catalog.py`` (list, data).
 
@@ -17,9 +18,11 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from tom_harness.cli.catalog_cmd import cmd_data, cmd_list
+from tom_harness.cli.replay_cmd import cmd_replay_from_counts
 from tom_harness.cli.parser import build_parser
 from tom_harness.cli.publish_cmd import cmd_publish
 from tom_harness.cli.results_cmd import cmd_compare, cmd_export, cmd_table
@@ -29,7 +32,8 @@ from tom_harness.lmeval.progress import setup_terminal
 
 
 COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "list": cmd_list, "table": cmd_table, "compare": cmd_compare,
-            "export": cmd_export, "lm-eval": cmd_lm_eval, "data": cmd_data, "publish": cmd_publish}
+            "export": cmd_export, "lm-eval": cmd_lm_eval, "data": cmd_data, "replay-from-counts": cmd_replay_from_counts,
+            "publish": cmd_publish}
 
 
 def _quiet_logs(level: str) -> None:
@@ -40,6 +44,23 @@ def _quiet_logs(level: str) -> None:
     for name in ("lm_eval", "lm-eval", "transformers", "datasets", "accelerate", "tom_harness"):
         logging.getLogger(name).setLevel(lvl if name == "tom_harness" else max(lvl, logging.WARNING))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def trace_folders(args: argparse.Namespace) -> list[Path]:
+    """Where an internal error's traceback is written: the command's output directory when it
+    exists (``run``/``prompts``: the resolved output path; ``table``/``compare``/``export``:
+    the directory read), else ``errors/`` under the cache directory."""
+    outs = [getattr(args, "resolved_output", None), getattr(args, "output_path", None), getattr(args, "output_dir", None),
+            *(getattr(args, "output_dirs", None) or [])[:1]]
+    found = [Path(o) for o in outs if o and Path(o).is_dir()]
+    if getattr(args, "cache_dir", None):
+        return [*found, Path(args.cache_dir) / "errors"]
+    try:
+        from tom_harness.cache.artifacts import default_cache_root
+
+        return [*found, default_cache_root() / "errors"]
+    except Exception:  # noqa: BLE001 - reporting an error must not raise another
+        return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\ntom-harness: interrupted; finished cells are saved, rerun the same command to resume.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
-        return report_error(exc, debug)
+        internal = not isinstance(getattr(exc, "exit_code", None), int)
+        return report_error(exc, debug, trace_folders=trace_folders(args) if internal else ())
 
 
 if __name__ == "__main__":  # pragma: no cover

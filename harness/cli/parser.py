@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     prompts = sub.add_parser("prompts", help="dry run: write each document's exact prompt per row and task "
                              "(JSONL under --output_path/<row>/<task>.jsonl), without evaluating")
     _add_run_args(prompts)
+    prompts.add_argument("--stub_answers", nargs="?", const="canned", default=None, metavar="FILE",
+                         help="answer the interventions' own model calls (SimToM's perspective, DWM's world "
+                              "states, ...) from a recording, a JSON object {prompt or its sha256: answer}, "
+                              "or with canned answers when no FILE is given; the model is not loaded")
 
     ls = sub.add_parser("list", help="list plugins, interventions (with parameters), tasks and model aliases")
     ls.add_argument("what", nargs="?", default="all", choices=["all", "plugins", "interventions", "tasks", "models"])
@@ -91,14 +95,31 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser("compare", help="per-item agreement (%% agreement, Cohen's kappa) between two rows or two runs",
                           description="Per-item agreement on the parsed answer and on correctness. Under --repeats an "
                           "item's answer is its most frequent parsed answer (ties: the earliest repeat's) and its "
-                          "correctness is the majority of its repeats (<metric>_majority).")
+                          "correctness is the majority of its repeats (<metric>_majority). Tasks with answer "
+                          "distributions (share_* metrics under --repeats) also get per-document share differences "
+                          "with bootstrap CIs and a test of equal distributions. With --base/--tuned/--teacher "
+                          "(three rows of one run, or three runs): the per-document transfer "
+                          "(|p_base-p_teacher|-|p_tuned-p_teacher|)/|p_base-p_teacher|, its mean and CIs, "
+                          "compare.csv/.md and compare_transfer.png (docs/statistics.md).")
     cmp_.add_argument("output_dirs", nargs="+", metavar="OUT_DIR", help="one run (with two --rows) or two runs (same rows)")
-    cmp_.add_argument("--rows", nargs="+", help="row labels, e.g. none sbs (two runs: default every shared row)")
+    cmp_.add_argument("--rows", nargs="+", help="rows by label, id, table label or spec, e.g. none scale:layer=10,factor=0.5 "
+                      "(two runs: default every shared row)")
     cmp_.add_argument("--tasks", nargs="+", help="tasks to compare (default: every task both sides ran)")
     cmp_.add_argument("--dest", help="where to write compare.csv/.md (default: the first directory)")
+    cmp_.add_argument("--base", help="transfer report: the base side (a row of one run, or one of the runs by path or "
+                      "folder name); with --tuned and --teacher (docs/statistics.md)")
+    cmp_.add_argument("--tuned", help="transfer report: the tuned side (row or run)")
+    cmp_.add_argument("--teacher", help="transfer report: the teacher side (row or run)")
+    cmp_.add_argument("--row", help="transfer across runs: the row to read in each (default: their one shared row, else none)")
+    rfc = sub.add_parser("replay-from-counts", help="turn released answer counts (strategic_games reference/choices.json) "
+                         "into replay files, one per model (docs/replay.md)")
+    rfc.add_argument("--dest", required=True, help="folder for <model>.jsonl")
+    rfc.add_argument("--counts", help="counts file (default: <data dir>/strategic_games/reference/choices.json)")
+    rfc.add_argument("--layout", default="paper", choices=["paper", "chat"],
+                     help="tasks the responses are recorded for: sg_*_paper (the original prompt, default) or sg_*")
     exp = sub.add_parser("export", help="write a finished run's prompts and answers as a fine-tuning set (JSONL)")
     exp.add_argument("output_dir", help="output directory of a run made with --log_samples")
-    exp.add_argument("--rows", nargs="+", required=True, metavar="ROW", help="row labels (or ids) to export")
+    exp.add_argument("--rows", nargs="+", required=True, metavar="ROW", help="rows to export: label, id, table label or spec")
     exp.add_argument("--tasks", required=True, help="comma-separated tasks to export")
     exp.add_argument("--format", default="sft-jsonl", help="sft-jsonl: prompt/completion, or chat messages")
     exp.add_argument("--correct_only", action="store_true", help="only answers the task scored as correct")
@@ -130,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--data_dir")
     df.add_argument("--base_url", help="mirror to fetch from instead of the public sources")
     df.add_argument("--quiet", action="store_true", help="no progress bars")
-    for p in (run, prompts, ls, table, cmp_, exp, pub, data, dl, df):
+    for p in (run, prompts, ls, table, cmp_, exp, pub, data, dl, df, rfc):
         _add_debug_flags(p, argparse.SUPPRESS)
     return parser
 

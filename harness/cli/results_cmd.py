@@ -39,6 +39,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     tasks = [t for arg in args.tasks or [] for t in arg.split(",") if t] or None
     dirs = [Path(d) for d in args.output_dirs]
     dest = Path(args.dest) if args.dest else dirs[0]
+    if args.base or args.tuned or args.teacher:
+        from tom_harness.cli.replay_cmd import compare_transfer
+
+        return compare_transfer(args, dirs, tasks, dest)
     frame, files = run_compare(dirs, args.rows, tasks, dest, check_output_dir)
     if dest.resolve() in {d.resolve() for d in dirs}:  # so --overwrite clears them with the run
         OutputDir(dest).record(files)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ def matrix_from_args(args: argparse.Namespace) -> tuple[Any, Any, str, bool]:
     data_dir = args.data_dir or config.pop("data_dir", None)
     output = args.output_path or config.pop("output_path", None) or "tom_harness_out"
     config.pop("output_path", None)
+    args.resolved_output = output  # where an internal error leaves its traceback (cli/main.py)
     log_samples = args.log_samples or check_bool(config.pop("log_samples", False), "config key 'log_samples'")
     plugins = list(args.plugins) + list(config.pop("plugins", None) or [])
     spec = build_spec(config, {**overrides, "plugins": plugins or None})
@@ -49,13 +51,26 @@ def matrix_from_args(args: argparse.Namespace) -> tuple[Any, Any, str, bool]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from tom_harness.results.outdir import OutputDir
+
+    spec, host, output, log_samples = matrix_from_args(args)
+    started = time.time()
+    try:
+        return _run_matrix(args, spec, host, output, log_samples)
+    finally:  # journal what plugins wrote too (exported t-maps...), so --overwrite clears it
+        try:
+            OutputDir(output).record_since(started)
+        except OSError as exc:  # never hide the run's own outcome behind a journal error
+            print(f"warning: could not journal the files written to {output}: {exc}", file=sys.stderr)
+
+
+def _run_matrix(args: argparse.Namespace, spec: Any, host: Any, output: str, log_samples: bool) -> int:
     from tom_harness.cache.artifacts import ArtifactCache
     from tom_harness.results.outdir import OutputDir
     from tom_harness.results.leaderboard import terminal, write_leaderboard
     from tom_harness.run.executors import make_executor
     from tom_harness.run.runner import MatrixRunner
 
-    spec, host, output, log_samples = matrix_from_args(args)
     executor = make_executor(args.executor, workers=args.workers, address=args.ray_address, worker_cpus=args.worker_cpus,
                              worker_gpus=args.worker_gpus, tensor_parallel=args.tensor_parallel)
     runner = MatrixRunner(
@@ -79,7 +94,8 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     from tom_harness.run.dryrun import dry_run
 
     spec, host, output, _ = matrix_from_args(args)
-    summary = dry_run(spec, host, Path(output), ArtifactCache(args.cache_dir) if args.cache_dir else None)
+    summary = dry_run(spec, host, Path(output), ArtifactCache(args.cache_dir) if args.cache_dir else None,
+                      stub=getattr(args, "stub_answers", None))
     for w in summary["written"]:
         print(f"{w['row']} x {w['task']}: {w['prompts']} prompts -> {w['file']}")
         for note in w.get("warnings", []):

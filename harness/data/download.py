@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -35,8 +36,38 @@ def _url(info: DatasetInfo, rel: str, base_url: str | None) -> str:
     return url
 
 
+def writable_folder(folder: Path, flag: str = "--data_dir") -> Path:
+    """Create ``folder`` and prove a file can be written there (a temp file, removed again), so
+    a read-only or impossible data directory fails before any download, naming the folder."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tomh-write-check."):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot write to {folder} ({exc.strerror or type(exc).__name__}); "
+                         f"pass a folder you can write to (or set TOM_HARNESS_DATA)") from None
+    return folder
+
+
+def _too_much(url: str, part: Path, size: int) -> DataMissingError:
+    return DataMissingError(f"{url} sent more than the {size} bytes the registry pins for "
+                            f"{part.name.removesuffix('.part')}; stopped reading at the pinned size, nothing installed")
+
+
+def _announced(response, have: int, resumed: bool) -> int | None:
+    """The bytes the response says the file has in all (Content-Range total, or Content-Length
+    plus what we already have), None when the server does not say."""
+    total = (response.headers.get("Content-Range") or "").rpartition("/")[2]
+    if resumed and total.isdigit():
+        return int(total)
+    length = response.headers.get("Content-Length")
+    return int(length) + (have if resumed else 0) if length and length.isdigit() else None
+
+
 def _download(url: str, part: Path, size: int, say: Callable[[str], None]) -> bool:
-    """Append the rest of ``url`` to ``part`` (HTTP Range); returns whether it resumed."""
+    """Append the rest of ``url`` to ``part`` (HTTP Range); returns whether it resumed. Never
+    reads past the pinned ``size``: a response that announces more is refused unread, and one
+    that does not say is read at most one byte beyond ``size`` (to tell it is too long)."""
     have = part.stat().st_size if part.exists() else 0
     if have > size:
         part.unlink()
@@ -54,13 +85,21 @@ def _download(url: str, part: Path, size: int, say: Callable[[str], None]) -> bo
         resumed = have > 0 and response.status == 206
         if have and not resumed:
             say(f"  server ignored the range request; restarting {part.name}")
+        announced = _announced(response, have, resumed)
+        if announced is not None and announced > size:
+            part.unlink(missing_ok=True)
+            raise _too_much(url, part, size)
         with open(part, "ab" if resumed else "wb") as fh:
             got = have if resumed else 0
-            for block in iter(lambda: response.read(CHUNK), b""):
+            while True:
+                block = response.read(min(CHUNK, size + 1 - got))
+                if not block:
+                    break
                 got += len(block)
                 if got > size:  # the registry pins the size: never read more than that
-                    raise DataMissingError(f"{url} sent more than the {size} bytes the registry pins "
-                                           f"for {part.name.removesuffix('.part')}; stopped there")
+                    fh.close()
+                    part.unlink(missing_ok=True)
+                    raise _too_much(url, part, size)
                 fh.write(block)
     return resumed
 
@@ -75,7 +114,7 @@ def fetch_file(info: DatasetInfo, rel: str, root: Path, base_url: str | None = N
         return dest
     if dest.exists():
         say(f"  {info.name}/{rel}: present but does not match its sha256; downloading again")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(dest.parent)
     part = dest.with_name(dest.name + ".part")
     url = _url(info, rel, base_url)
     for attempt in range(2):
@@ -110,6 +149,7 @@ def fetch(names: Iterable[str], data_dir: str | os.PathLike | None = None,
     paths = []
     for info in _resolve(names):
         say(f"{info.name}: {len(info.files)} file(s) -> {root / info.name}")
+        writable_folder(root / info.name)
         for rel in info.files:
             paths.append(fetch_file(info, rel, root, base_url, say))
     return paths

@@ -37,6 +37,7 @@ LOAD_PLUGINS_ENV = "TOM_HARNESS_LOAD_PLUGINS"
 #: plugins registered on every run, under these names, before any entry point
 DEFAULT_PLUGINS: dict[str, str] = {
     "tom_harness.backends.loading": "tom_harness.backends.loading",
+    "tom_harness.backends.replay": "tom_harness.backends.replay",
     "builtin": "tom_harness.plugins.builtin",
     "benchmarks": "tom_harness.plugins.benchmarks",
     "grad_mask": "tom_harness.plugins.grad_mask",
@@ -57,17 +58,10 @@ class PluginFailure:
 
 
 @dataclass
-class PluginHost:
-    """Holds the plugin manager and what the plugins registered."""
+class PluginHost(Registries):
+    """Holds the plugin manager and what the plugins registered (the :class:`Registries`)."""
 
-    pm: pluggy.PluginManager
-    interventions: dict[str, type[Intervention]] = field(default_factory=dict)
-    intervention_plugin: dict[str, str] = field(default_factory=dict)
-    task_sources: list[Any] = field(default_factory=list)
-    model_aliases: dict[str, ModelAlias] = field(default_factory=dict)
-    backends: dict[str, Backend] = field(default_factory=dict)
-    report_writers: dict[str, Callable] = field(default_factory=dict)
-    result_processors: list[ResultProcessor] = field(default_factory=list)
+    pm: pluggy.PluginManager = field(kw_only=True)
     failures: list[PluginFailure] = field(default_factory=list)
 
     # -- interventions -------------------------------------------------------------------
@@ -116,7 +110,7 @@ class PluginHost:
 
     def install(self, registries: Registries) -> None:
         """Replace what the plugins registered with ``registries`` (see :func:`_collect`)."""
-        for f in fields(registries):
+        for f in fields(Registries):
             setattr(self, f.name, getattr(registries, f.name))
 
     def plugin_names(self) -> list[str]:
@@ -223,7 +217,7 @@ def _collect(host: PluginHost) -> None:
 
 def load_host(extra_plugins: Iterable[str] = (), entry_points: bool = True) -> PluginHost:
     """Register the built-ins, then entry points, then ``--plugins`` refs; collect registrations."""
-    host = PluginHost(_make_pm())
+    host = PluginHost(pm=_make_pm())
     _load_defaults(host)
     if entry_points:
         _load_entry_points(host)

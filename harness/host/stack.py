@@ -80,6 +80,13 @@ def edits_prompts(iv: Intervention) -> bool:
     return "prompts" in part_kinds(iv)
 
 
+def prompt_parts(iv: Intervention) -> list[Intervention]:
+    """The interventions of a row that edit prompts, in stack order (a plain row: itself or
+    none). A dry run prepares and applies only these; the row's ``edit_prompts`` asks only these."""
+    parts = iv.parts if isinstance(iv, Stack) else [iv]
+    return [p for p in parts if edits_prompts(p)]
+
+
 def build_stack_rows(text: str, known: Collection[str],
                      build_part: Callable[[str], list[Intervention]]) -> list[Intervention] | None:
     """Rows of a stacked spec (the product of each part's expanded rows), or None if ``text``
@@ -125,18 +132,14 @@ class Stack(Intervention):
         return [f"{p.name}.{r}" for p in self.parts for r in p.replicate_params()]
 
     # -- applicability ------------------------------------------------------------------------
-    def applies_to(self, task: TaskInfo) -> bool:
-        return self.blocking_part(task) is None
-
     def blocking_part(self, task: TaskInfo) -> Intervention | None:
         """The first part that does not apply to ``task`` (None: the whole stack applies)."""
         return next((p for p in self.parts if not p.applies_to(task)), None)
 
-    def na_reason(self, task: TaskInfo) -> str:
+    def not_applicable_reason(self, task: TaskInfo) -> str | None:
+        """The first blocking part's reason, naming the stack (``applies_to``/``na_reason`` follow)."""
         part = self.blocking_part(task)
-        if part is None:
-            return f"{self.label()} does not apply to {task.name}"
-        return f"{part.na_reason(task)} (part of {self.label()})"
+        return None if part is None else f"{part.na_reason(task)} (part of {self.label()})"
 
     def unavailable(self, ctx: "RunContext") -> str | None:
         """The first part's reason it cannot run on the loaded backend (see ``Adapter``)."""
@@ -175,12 +178,12 @@ class Stack(Intervention):
             raise first
 
     def edit_prompts(self, docs: list[dict], task: TaskInfo, ctx: "RunContext") -> list[PromptEdit | None]:
-        prompt_parts = [p for p in self.parts if edits_prompts(p)]
-        per_part = [p.edit_prompts(docs, task, ctx) for p in prompt_parts]
-        for p, edits in zip(prompt_parts, per_part):
+        editing = prompt_parts(self)
+        per_part = [p.edit_prompts(docs, task, ctx) for p in editing]
+        for p, edits in zip(editing, per_part):
             if len(edits) != len(docs):
                 raise ValueError(f"{p.label()}: edit_prompts returned {len(edits)} edits for {len(docs)} docs")
-        return [compose(list(zip(prompt_parts, col))) for col in zip(*per_part)] if per_part else [None] * len(docs)
+        return [compose(list(zip(editing, col))) for col in zip(*per_part)] if per_part else [None] * len(docs)
 
     def cell_metadata(self) -> dict[str, Any]:
         return {"stack": [p.label() for p in self.parts], "parts": {p.label(): p.cell_metadata() for p in self.parts}}

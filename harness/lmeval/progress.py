@@ -1,7 +1,8 @@
 """A quiet terminal: one progress line over the cells, lm-eval's repeated notes summarised once.
 
 A matrix runs lm-eval once per cell, and lm-eval repeats the same progress bars and warnings every
-time: per-request bars, "Metrics were not scored on the same number of documents" on every group,
+time: per-request bars, "Metrics were not scored on the same number of documents" on every task
+with per-type metrics,
 "generation_kwargs ... specified through cli" on every generation task, notes about a model object
 passed in, chat templates, git hashes. Without ``--verbose`` (:func:`setup_terminal`):
 
@@ -28,13 +29,17 @@ from typing import Any, Iterable
 
 #: message pattern (a regular expression, searched) -> why the harness can leave it out
 KNOWN: dict[str, str] = {
-    "Metrics were not scored on the same number of documents": "a group's subtasks differ in size "
-    "under --limit; group means are unweighted (weight_by_size: false)",
+    "Metrics were not scored on the same number of documents": "the task scores its per-type metrics "
+    "(e.g. acc_first_order) only on items of that type, so its metrics have different item counts; "
+    "each metric is the mean over its own items, and the table's n is that count",
     "generation_kwargs.* specified through cli": "--gen_kwargs overrides the task's own; the cell records them",
     "chat template": "the harness warns once per run when a chat template is unused",
     "Overwriting default num_fewshot": "the matrix spec records num_fewshot",
     "no values found for metric": "a group metric none of its subtasks produced (under --limit some "
     "question types are not reached); the cell lists the metrics it has",
+    r"metric '.*' is missing in \d+/\d+ tasks": "a per-type metric some seed files of a group did not "
+    "produce (under --limit their first items miss that question type); the group value is the mean over "
+    "the files that have it, and the table's n counts their items",
 }
 #: notes about what the harness itself does: dropped without a summary
 SILENT = (
@@ -48,6 +53,9 @@ SILENT = (
 _state = {"verbose": True}
 _counts: Counter = Counter()
 _PATTERNS = {key: re.compile(key) for key in KNOWN}
+_WHERE = re.compile(r"^\[([^\]]+)\]|Group '([^']+)'")  # lm-eval names the task or group first
+_sources: dict[str, dict[str, None]] = {}  # fragment -> task/group names it was said for, in order
+MAX_NAMED = 4
 _own = threading.local()  # set while :func:`bar` builds the harness's own bar
 
 
@@ -65,6 +73,9 @@ class KnownNoise(logging.Filter):
         for fragment, pattern in _PATTERNS.items():
             if pattern.search(message):
                 _counts[fragment] += 1
+                where = _WHERE.search(message)
+                if where:
+                    _sources.setdefault(fragment, {})[where.group(1) or where.group(2)] = None
                 record._tom_harness_dropped = True
                 return False
         return True
@@ -122,7 +133,22 @@ def quiet() -> bool:
 
 def summary() -> list[str]:
     """One line per kind of warning left out since the last call (and forget them)."""
-    lines = [f"lm-eval said {n}x: '{frag.replace('.*', ' ...')}...' ({KNOWN[frag]}; --verbose shows each)"
-             for frag, n in _counts.items()]
+    lines = [f"lm-eval said {n}x{_named(frag)}: '{_readable(frag)}...' ({KNOWN[frag]}; "
+             "--verbose shows each)" for frag, n in _counts.items()]
     _counts.clear()
+    _sources.clear()
     return lines
+
+
+def _readable(fragment: str) -> str:
+    """A KNOWN pattern as text: ``.*`` -> `` ...``, ``\\d+`` -> ``N``."""
+    return fragment.replace(".*", " ...").replace("\\d+", "N")
+
+
+def _named(fragment: str) -> str:
+    """`` for tomi_seed12, tomi_seed42 (+3 more)``: the tasks or groups a warning was about."""
+    names = list(_sources.get(fragment, {}))
+    if not names:
+        return ""
+    more = f" (+{len(names) - MAX_NAMED} more)" if len(names) > MAX_NAMED else ""
+    return " for " + ", ".join(names[:MAX_NAMED]) + more

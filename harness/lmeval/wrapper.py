@@ -7,6 +7,7 @@ that was actually scored. It also counts requests and generated tokens for the c
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any, Callable
 
@@ -28,6 +29,8 @@ def splice(context: str, doc: dict, edit: PromptEdit) -> str:
     The narrative is located at its first occurrence, the question at its last occurrence after
     the narrative (a question text may also occur inside a story).
     """
+    for pattern in edit.remove:
+        context = re.sub(pattern, "", context)
     narrative, question = doc.get("narrative"), doc.get("question")
     pieces: list[tuple[int, int, str]] = []  # (start, end, replacement)
     n_end = 0
@@ -155,6 +158,14 @@ class InterventionLM(LM):
         self.counts, self.edits, self.answered = Counter(), 0, 0
         return out
 
+    def _render(self, edit: PromptEdit) -> str:
+        """A whole-prompt edit's chat turns as the model's input text, rendered as the
+        intervention's own calls are (the caller holds the run's chat-template setting)."""
+        caller = getattr(self.ctx, "caller", None)
+        if caller is None:
+            raise PromptEditError("a whole-prompt edit (messages) needs the run context's caller")
+        return caller.render(list(edit.messages or []))
+
     def _edit(self, requests: list[Instance]) -> None:
         """Rewrite contexts in place, one intervention call per task over its distinct docs."""
         iv = self.intervention
@@ -183,7 +194,7 @@ class InterventionLM(LM):
                         continue
                     args = list(req.arguments)
                     try:
-                        args[0] = splice(args[0], doc, edit)
+                        args[0] = self._render(edit) if edit.messages is not None else splice(args[0], doc, edit)
                     except PromptEditError as exc:
                         raise PromptEditError(f"{iv.label()} on {task_name}: {exc}") from None
                     if req.request_type == "generate_until" and edit.gen_kwargs:

@@ -1,15 +1,12 @@
 """Model surgery: where a causal LM's decoder blocks, linear projections and residual stream are.
 
-One module knows the module layouts, so weight and activation interventions do not each guess:
-
-* ``decoder_blocks(model)`` — the repeated decoder blocks, in order;
-* ``target_linears(model, roles=None)`` — every linear projection weight inside them, with a role
-  (``q``, ``k``, ``v``, ``o``, ``gate``, ``up``, ``down``, fused ``qkv`` / ``gate_up``, ...);
-* ``locate_weight(params, param, shapes)`` — where an HF-layout weight lives in a fused layout;
-* ``residual_hook(model, layer, fn)`` — read or rewrite the residual stream after block ``layer``;
-  returns a handle with ``.remove()``; ``keep(model, token, handles)`` / ``release(model, token)``
-  park handles on the model so that install and remove can be two separate picklable calls
-  through ``ModelHandle.apply_to_model`` (vLLM runs them inside its worker processes).
+One module knows the layouts, so weight and activation interventions do not each guess: decoder
+blocks, linear projections with roles (``q`` ... ``down``, fused ``qkv`` / ``gate_up``), where an
+HF weight lives in a fused layout, and residual-stream hooks: ``residual_hook`` with
+``keep``/``release`` (handles parked on the model under a token), and ``StreamHooks`` /
+``RemoveStreamHooks``, install and remove as picklable ``fn(model)`` calls for
+``ModelHandle.apply_to_model`` (vLLM runs them in its workers: each stream ``fn`` must pickle, a
+class instance, not a closure). Localizer lesions and steering both install through them.
 
 Two layouts are understood. ``hf``: transformers modules; a block returns the residual stream
 (a tensor, or a tuple whose first element it is). ``vllm``: vLLM's model classes; a block returns
@@ -27,7 +24,6 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import nn
 
-LAYOUTS = ("hf", "vllm")
 #: leaf module name -> role. Covers Llama/Mistral/Qwen/Gemma, OPT, GPT-2, GPT-NeoX, Falcon, Phi,
 #: Mixtral experts (w1 gate, w3 up, w2 down), and vLLM's fused qkv_proj / gate_up_proj.
 ROLE_OF_LEAF = {
@@ -36,24 +32,17 @@ ROLE_OF_LEAF = {
     "v_proj": "v", "value": "v", "wv": "v",
     "o_proj": "o", "out_proj": "o", "wo": "o",
     "qkv_proj": "qkv", "query_key_value": "qkv", "c_attn": "qkv", "Wqkv": "qkv",
-    "gate_proj": "gate", "w1": "gate",
+    "gate_proj": "gate", "w1": "gate", "gate_up_proj": "gate_up",
     "up_proj": "up", "fc1": "up", "c_fc": "up", "dense_h_to_4h": "up", "fc_in": "up", "w3": "up",
     "down_proj": "down", "fc2": "down", "dense_4h_to_h": "down", "fc_out": "down", "w2": "down",
-    "gate_up_proj": "gate_up",
 }
-#: leaves whose role depends on whether they sit in the attention or the MLP block
-_CONTEXT_LEAVES = {"dense": ("o", "down"), "c_proj": ("o", "down")}
+_CONTEXT_LEAVES = {"dense": ("o", "down"), "c_proj": ("o", "down")}  # attention: o, MLP: down
 _ROUTER_LEAVES = {"router", "gate"}
 #: the order of roles in tables (the paper's seven first)
 ROLE_ORDER = ("q", "k", "v", "o", "qkv", "gate", "up", "down", "gate_up")
 #: HF leaf -> (fused vLLM leaf, the HF leaves stacked in it, in row order)
-FUSED = {
-    "q_proj": ("qkv_proj", ("q_proj", "k_proj", "v_proj")),
-    "k_proj": ("qkv_proj", ("q_proj", "k_proj", "v_proj")),
-    "v_proj": ("qkv_proj", ("q_proj", "k_proj", "v_proj")),
-    "gate_proj": ("gate_up_proj", ("gate_proj", "up_proj")),
-    "up_proj": ("gate_up_proj", ("gate_proj", "up_proj")),
-}
+FUSED = {**{leaf: ("qkv_proj", ("q_proj", "k_proj", "v_proj")) for leaf in ("q_proj", "k_proj", "v_proj")},
+         **{leaf: ("gate_up_proj", ("gate_proj", "up_proj")) for leaf in ("gate_proj", "up_proj")}}
 _HOOKS_ATTR = "_tom_harness_hooks"
 
 
@@ -283,3 +272,29 @@ def release(model: nn.Module, token: str) -> int:
     if not registry and _HOOKS_ATTR in model.__dict__:
         del model.__dict__[_HOOKS_ATTR]
     return len(handles)
+
+
+@dataclass(frozen=True)
+class StreamHooks:
+    """``fn(model) -> int``: ``residual_hook`` on each layer of ``fns``, parked under ``token``."""
+
+    token: str
+    fns: dict[int, StreamFn]
+
+    def __call__(self, model: nn.Module) -> int:
+        n = len(decoder_blocks(model))
+        if bad := sorted(layer for layer in self.fns if not -n <= layer < n):
+            raise IndexError(f"layers {bad} out of range: the model has {n} blocks")
+        handles = [residual_hook(model, layer, fn) for layer, fn in sorted(self.fns.items())]
+        keep(model, self.token, handles)  # raises (and removes them) if the token is in use
+        return len(handles)
+
+
+@dataclass(frozen=True)
+class RemoveStreamHooks:
+    """``fn(model) -> int``: remove the hooks parked under ``token``."""
+
+    token: str
+
+    def __call__(self, model: nn.Module) -> int:
+        return release(model, self.token)

@@ -12,7 +12,9 @@ frequent parsed answer of the N (ties: the one that came first), and correctness
 majority ``<metric>_majority`` (right when more than half of the repeats are), because the
 per-item mean (e.g. 0.67) is not a 0/1 label kappa can use. The summary names the key it read.
  Writes ``compare.csv`` (summary), ``compare_tables.csv``
-(every table, long form) and ``compare.md``.
+(every table, long form) and ``compare.md``. Tasks with answer distributions (``share_*``
+metrics under --repeats) also get per-document distribution rows; three sides with
+--base/--tuned/--teacher give the transfer report (:mod:`tom_harness.results.transfer`).
 """
 from __future__ import annotations
 
@@ -25,8 +27,10 @@ from tom_harness.results import stats
 from tom_harness.results.outdir import atomic_write_text, iter_cells
 from tom_harness.api.errors import UsageError, unknown
 from tom_harness.results.items import Items, items_of
+from tom_harness.results.row_names import RowIndex, manifest_specs
 from tom_harness.results.table_build import HEADLINE_ORDER
 from tom_harness.results.table_render import to_markdown
+from tom_harness.results.transfer import shift_for_task, shift_markdown
 
 MAX_SHOWN = 8  # categories per k x k table in the Markdown (the CSV has all)
 
@@ -38,45 +42,59 @@ class Side:
     items: Items
 
 
-def _cells_by_row(run: Path) -> dict[str, dict[str, dict]]:
-    """Row label -> task -> cell (finished cells only); ids are accepted as aliases."""
-    if not (run / "cells").is_dir():
-        raise UsageError(f"{run} has no cells/ folder: not a tom-harness output directory")
+@dataclass
+class Run:
+    """The finished rows of one output directory: label -> task -> cell, and how to find a row."""
+
+    root: Path
+    rows: dict[str, dict[str, dict]]
+    index: RowIndex
+
+    def pick(self, name: str) -> tuple[str, dict[str, dict]]:
+        """(label, cells by task) of the row ``name`` (label, id, display label or spec)."""
+        label = self.index.find(name, str(self.root))
+        return label, self.rows[label]
+
+
+def _run(root: Path) -> Run:
+    if not (root / "cells").is_dir():
+        raise UsageError(f"{root} has no cells/ folder: not a tom-harness output directory")
     rows: dict[str, dict[str, dict]] = {}
-    for c in iter_cells([run]):
+    for c in iter_cells([root]):
         if c.get("status") == "ok":
             rows.setdefault(c["intervention"]["label"], {})[c["task"]] = c
-    for label in list(rows):
-        rows.setdefault(next(iter(rows[label].values()))["intervention"]["id"], rows[label])
+    cells = [c for by_task in rows.values() for c in by_task.values()]
+    return Run(root, rows, RowIndex(cells, manifest_specs([root])))
+
+
+def cells_by_row(root: Path) -> dict[str, dict[str, dict]]:
+    """Row label -> task -> cell of a run's finished rows; row ids are accepted as aliases."""
+    rows = dict(_run(root).rows)
+    for by_task in list(rows.values()):
+        rows.setdefault(next(iter(by_task.values()))["intervention"]["id"], by_task)
     return rows
-
-
-def _labels(rows: dict[str, dict[str, dict]]) -> list[str]:
-    return sorted({c["intervention"]["label"] for cells in rows.values() for c in cells.values()})
-
-
-def _pick(rows: dict[str, dict], name: str, run: Path) -> dict[str, dict]:
-    if name not in rows:
-        raise unknown(f"row in {run}", name, _labels(rows))
-    return rows[name]
 
 
 def pairs(runs: list[Path], row_names: list[str] | None) -> list[tuple[str, dict, str, dict]]:
     """(left name, left cells by task, right name, right cells by task) to compare."""
     if len(runs) == 1:
-        rows = _cells_by_row(runs[0])
+        run = _run(runs[0])
         if not row_names or len(row_names) != 2:
             raise UsageError(f"compare within one run needs --rows with two rows; rows in {runs[0]}: "
-                             + ", ".join(_labels(rows)))
-        a, b = row_names
-        return [(a, _pick(rows, a, runs[0]), b, _pick(rows, b, runs[0]))]
+                             + ", ".join(run.index.labels()))
+        (a, left), (b, right) = run.pick(row_names[0]), run.pick(row_names[1])
+        return [(a, left, b, right)]
     if len(runs) != 2:
         raise UsageError("compare takes one output directory (two --rows) or two (the same rows of both)")
-    left, right = _cells_by_row(runs[0]), _cells_by_row(runs[1])
-    names = row_names or [r for r in _labels(left) if r in right]
+    left, right = _run(runs[0]), _run(runs[1])
+    names = row_names or [r for r in left.index.labels() if r in right.rows]
     if not names:
         raise UsageError(f"{runs[0]} and {runs[1]} share no row; name them with --rows")
-    return [(f"{runs[0].name}/{r}", _pick(left, r, runs[0]), f"{runs[1].name}/{r}", _pick(right, r, runs[1])) for r in names]
+    out = []
+    for name in names:
+        (la, lcells), (ra, rcells) = left.pick(name), right.pick(name)
+        out.append((f"{runs[0].name}/{la}", lcells, f"{runs[1].name}/{ra}", rcells))
+    return out
 
 
 def _side(name: str, cell: dict) -> Side:
@@ -164,7 +182,7 @@ def run_compare(runs: list[Path], rows: list[str] | None, tasks: list[str] | Non
                 check_dest=None) -> tuple[pd.DataFrame, list[Path]]:
     """Compare, write the files, return the summary frame and the paths written
     (``check_dest(path, flag)`` validates the destination before anything is written)."""
-    summary, tables = [], []
+    summary, tables, shifts = [], [], []
     for lname, lcells, rname, rcells in pairs(runs, rows):
         common = [t for t in lcells if t in rcells]
         for t in tasks or []:
@@ -174,6 +192,7 @@ def run_compare(runs: list[Path], rows: list[str] | None, tasks: list[str] | Non
             s, tb = compare_task(task, _side(lname, lcells[task]), _side(rname, rcells[task]))
             summary += s
             tables += tb
+            shifts += shift_for_task(task, lname, lcells[task], rname, rcells[task])
     if not summary:
         raise UsageError("no overlapping items to compare (no task with matched documents and parsed answers or 0/1 scores)")
     frame, long = pd.DataFrame(summary), pd.DataFrame(tables)
@@ -181,11 +200,12 @@ def run_compare(runs: list[Path], rows: list[str] | None, tasks: list[str] | Non
         check_dest(dest, "--dest")
     dest.mkdir(parents=True, exist_ok=True)
     paths = [dest / "compare.csv", dest / "compare_tables.csv", dest / "compare.md"]
-    atomic_write_text(paths[0], frame.to_csv(index=False))
+    atomic_write_text(paths[0], pd.concat([frame, pd.DataFrame(shifts)], ignore_index=True).to_csv(index=False))
     atomic_write_text(paths[1], long.to_csv(index=False))
     md = ["# Per-item agreement\n", summary_markdown(frame)]
     for (left, right, task, compared), grp in long.groupby(["left", "right", "task", "compared"], sort=False):
         md += [f"\n## {task}: {compared}, {left} vs {right}\n\n", _md_table(grp)]
+    md.append(shift_markdown(shifts))
     atomic_write_text(paths[2], "".join(md))
     return frame, paths
 

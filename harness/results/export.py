@@ -30,18 +30,23 @@ SENTINEL_U, SENTINEL_S = "\x00TOMH_USER\x00", "\x00TOMH_SYSTEM\x00"
 
 
 def find_cells(out: Path, rows: list[str], tasks: list[str]) -> list[dict]:
-    """The finished cells of ``rows`` (labels or ids) x ``tasks``; unknown names fail with a hint."""
+    """The finished cells of ``rows`` (labels, ids, display labels or specs, see
+    :mod:`.row_names`) x ``tasks``; unknown names fail with a hint."""
+    from tom_harness.results.row_names import RowIndex, manifest_specs
+
     cells = [c for c in iter_cells([out]) if c.get("status") == "ok"]
-    labels = {c["intervention"]["label"] for c in cells} | {c["intervention"]["id"] for c in cells}
+    index = RowIndex(cells, manifest_specs([out]))
     names = {c["task"] for c in cells}
+    labels = set()
     for row in rows:
-        if row not in labels:
-            raise UsageError(f"export: no finished row {row!r} in {out}" + _hint(row, labels))
+        label = index.lookup(row, str(out))
+        if label is None:
+            raise UsageError(f"export: no finished row {row!r} in {out}" + _hint(row, index.labels()))
+        labels.add(label)
     for task in tasks:
         if task not in names:
             raise UsageError(f"export: no finished task {task!r} in {out}" + _hint(task, names))
-    return [c for c in cells if (c["intervention"]["label"] in rows or c["intervention"]["id"] in rows)
-            and c["task"] in tasks]
+    return [c for c in cells if c["intervention"]["label"] in labels and c["task"] in tasks]
 
 
 def _hint(name: str, valid: Iterable[str]) -> str:

@@ -10,7 +10,8 @@ can work from the output directory alone. The file is gzip'd JSON lines:
   repeat, metrics`` (each metric's per-item value exactly as the task's ``process_results``
   returned it, e.g. ``[loglikelihood, words]`` for perplexity), ``target``, ``response`` (the
   filtered response text, the first one under ``--repeats``; ``null`` for log-likelihood tasks)
-  and ``answer`` (the parsed answer, see :func:`parsed_answer`). Under ``--repeats`` the task's
+  and ``answer`` (the parsed answer, see :func:`parsed_answer`); under ``--repeats`` also
+  ``counts`` (per 0/1 metric, how many of the N answers scored 1) and ``n_repeats``. The task's
   per-item metrics already hold the mean over repeats, ``<metric>_majority`` and
   ``<metric>_r<k>`` (harness/repeats.py), all kept here. ``repeat`` indexes whole re-evaluations
   written together (:func:`write_items` with a list); readers average those per item.
@@ -123,8 +124,23 @@ def records(samples: dict[str, list[dict]], repeat: int = 0) -> list[dict]:
                 "target": _target(s.get("target")),
                 "response": text[:_MAX_TEXT] if text is not None else None,
                 "answer": parsed_answer(s.get("doc") or {}, response),
+                **repeat_counts(s),
             })
     return out
+
+
+def repeat_counts(sample: dict) -> dict[str, Any]:
+    """Under ``--repeats``: how many of the N answers scored 1 on each 0/1 metric (``counts``,
+    e.g. a scenario's C / D / other counts) and ``n_repeats``; nothing for single answers."""
+    per: dict[str, list] = {}
+    for key in sample.get("metrics", []):
+        base, sep, k = key.rpartition("_r")
+        if sep and k.isdigit() and sample.get(key) is not None:
+            per.setdefault(base, []).append(sample[key])
+    if not per:
+        return {}
+    counts = {m: int(sum(v)) for m, v in per.items() if all(x in (0, 1, 0.0, 1.0, True, False) for x in v)}
+    return {"counts": counts, "n_repeats": max(len(v) for v in per.values())}
 
 
 def write_items(path: Path, samples: dict[str, list[dict]] | list[dict[str, list[dict]]], results: dict) -> Path:

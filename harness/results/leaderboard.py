@@ -13,18 +13,22 @@ from typing import Iterable
 import pandas as pd
 
 from tom_harness.results.outdir import atomic_write_text, iter_cells
+from tom_harness.results.row_names import display_labels, manifest_specs
 from tom_harness.results.table_build import (  # noqa: F401  (re-exported)
     COLUMNS, HEADLINE_ORDER, build_table, cell_rows, headline_metric, preferred_metrics, replicate_summaries,
 )
 from tom_harness.results.table_render import headline, legend, terminal, to_html, to_markdown  # noqa: F401  (re-exported)
 
 
-def row_order(cells: Iterable[dict]) -> dict[str, int]:
-    """Label (and group label) -> the row's position in its matrix, for display order."""
+def row_order(cells: Iterable[dict], names: dict[str, str] | None = None) -> dict[str, int]:
+    """Label (and group label) -> the row's position in its matrix, for display order; keyed by
+    display label where ``names`` maps labels to them."""
     order: dict[str, int] = {}
+    names = names or {}
     for c in cells:
         iv = c["intervention"]
         for key in (iv["label"], iv.get("group_label", iv["label"])):
+            key = names.get(key, key)
             order[key] = min(order.get(key, 10**6), int(iv.get("row", 10**6)))
     return order
 
@@ -32,8 +36,9 @@ def row_order(cells: Iterable[dict]) -> dict[str, int]:
 def write_leaderboard(output_dirs: list[Path], dest: Path, report_writers: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
     """Build the table from the cell files under ``output_dirs`` and write it (and plots) to ``dest``."""
     cells = list(iter_cells(output_dirs))
-    table = build_table(cells)
-    pivot = headline(table, preferred_metrics(cells), row_order(cells))
+    specs = manifest_specs(output_dirs)
+    table = build_table(cells, specs)
+    pivot = headline(table, preferred_metrics(cells), row_order(cells, display_labels(cells, specs)))
     written: list[Path] = []
     for name, fn in (report_writers or {}).items():
         try:

@@ -21,6 +21,8 @@ from typing import Any, Iterable
 from lm_eval.utils import handle_non_serializable
 
 from tom_harness.api.errors import UsageError
+from tom_harness.results import journal
+from tom_harness.results.journal import JOURNAL
 
 log = logging.getLogger("tom_harness")
 SCHEMA = 1
@@ -28,9 +30,6 @@ DONE_STATUSES = ("ok", "not_applicable")
 #: keys a cell must have to count as done (and to be tabled); ``results`` too when status is ok
 REQUIRED_KEYS = ("schema", "status", "intervention", "task")
 REQUIRED_IV_KEYS = ("id", "label", "kind")
-#: every file a run wrote besides cells/ and the manifest (plots, reports), one relpath a line,
-#: so ``--overwrite`` can clear them all
-JOURNAL = ".tom_harness_files"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -166,34 +165,21 @@ class OutputDir:
 
     def record(self, paths: Iterable[Path]) -> None:
         """Add files written into this directory (tables, plots, reports) to its journal."""
-        root = self.root.resolve()
-        rels = [str(Path(p).resolve().relative_to(root)) for p in paths if Path(p).resolve().is_relative_to(root)]
-        if rels:
-            with open(self.root / JOURNAL, "a", encoding="utf-8") as fh:
-                fh.write("".join(r + "\n" for r in rels))
+        journal.record(self.root, paths)
+
+    def record_since(self, since: float) -> list[Path]:
+        """Journal every file written here since ``since`` (see :func:`journal.record_since`)."""
+        return journal.record_since(self.root, since)
 
     def written_files(self) -> list[Path]:
         """Files the journal lists (only those inside the directory)."""
-        try:
-            lines = (self.root / JOURNAL).read_text(encoding="utf-8", errors="replace").splitlines()
-        except FileNotFoundError:
-            return []
-        root = self.root.resolve()
-        out = []
-        for rel in dict.fromkeys(line.strip() for line in lines if line.strip()):
-            path = (root / rel).resolve()
-            if path.is_relative_to(root) and path != root:
-                out.append(path)
-        return out
+        return journal.written_files(self.root)
 
     def clear(self) -> None:
         """Remove everything the previous matrix wrote: cells (with samples and per-item files),
-        the manifest, tables, and every plot or report its journal lists."""
-        for path in self.written_files():
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+        the manifest, tables, and every plot or report its journal lists (with the folders they
+        leave empty, e.g. ``localizer/``)."""
+        journal.remove_written(self.root)
         shutil.rmtree(self.root / "cells", ignore_errors=True)
         for name in ("manifest.json", JOURNAL):
             (self.root / name).unlink(missing_ok=True)

@@ -82,11 +82,13 @@ def _seed_std(table: pd.DataFrame, i: int, cell: dict) -> float:
     return float(np.std(deltas)) if len(deltas) == len(subs) else math.nan
 
 
-def attach_tests(table: pd.DataFrame, cells: Iterable[dict], headline: dict[str, str | None]) -> pd.DataFrame:
-    """Fill the test columns of ``table`` (rows against their ``none`` row of the same model)."""
+def attach_tests(table: pd.DataFrame, cells: Iterable[dict], headline: dict[str, str | None],
+                 loaded: dict[tuple, Items | None] | None = None) -> pd.DataFrame:
+    """Fill the test columns of ``table`` (rows against their ``none`` row of the same model);
+    ``loaded``: items already read, by (model, intervention id, task)."""
     by_id = {(str(c.get("model")), c["intervention"]["id"], c["task"]): c for c in cells if c.get("status") == "ok"}
     base_ids = {(m, t): iv for (m, iv, t), c in by_id.items() if c["intervention"]["label"] == "none"}
-    loaded: dict[tuple, Items | None] = {}
+    loaded = dict(loaded or {})
 
     def items(key: tuple) -> Items | None:
         if key not in loaded:

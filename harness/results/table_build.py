@@ -13,7 +13,9 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from tom_harness.results.paired_tests import TEST_COLUMNS, attach_tests
+from tom_harness.results.items import Items, items_of
+from tom_harness.results.paired_tests import TEST_COLUMNS, attach_tests, leaf_subtasks
+from tom_harness.results.row_names import display_labels
 
 COLUMNS = [
     "model", "intervention", "intervention_id", "group_label", "kind", "params", "task", "subtask",
@@ -43,13 +45,26 @@ def _effective_n(results: dict, name: str) -> int | None:
     return int(sum(counts)) if counts and all(c is not None for c in counts) else None
 
 
-def cell_rows(cell: dict) -> list[dict]:
-    """Tidy rows of one cell."""
+def metric_count(items: Items | None, cell: dict, name: str, metric: str, filt: str) -> int | None:
+    """Items behind one metric of a results entry: the items that have a value for it (a
+    per-type metric such as ``acc_first_order`` has fewer than the task), summed over a group's
+    subtasks; None without an items file."""
+    if items is None:
+        return None
+    subs = leaf_subtasks(name, {**(cell.get("results") or {}), "_task": cell["task"]}, items.subtasks())
+    return len(items.values(metric, filt, subs)) if subs else None
+
+
+def cell_rows(cell: dict, names: dict[str, str] | None = None, items: Items | None = None) -> list[dict]:
+    """Tidy rows of one cell; ``names`` maps labels to display labels (:mod:`.row_names`),
+    ``items`` are the cell's per-item records (each metric's ``n`` is counted from them)."""
     iv = cell["intervention"]
     meta = cell.get("metadata") or {}
+    names = names or {}
+    group = iv.get("group_label", iv["label"])
     base = {
-        "model": cell.get("model"), "intervention": iv["label"], "intervention_id": iv["id"],
-        "group_label": iv.get("group_label", iv["label"]), "kind": iv["kind"],
+        "model": cell.get("model"), "intervention": names.get(iv["label"], iv["label"]), "intervention_id": iv["id"],
+        "group_label": names.get(group, group), "kind": iv["kind"],
         "params": json.dumps(iv.get("params", {}), sort_keys=True, default=str), "task": cell["task"],
         "status": cell.get("status", "ok"), "protocol": cell.get("protocol") or "",
         "model_calls": sum(v for k, v in (meta.get("requests") or {}).items() if k in ("loglikelihood", "generate_until", "loglikelihood_rolling"))
@@ -75,8 +90,10 @@ def cell_rows(cell: dict) -> list[dict]:
             if val is None:
                 continue
             stderr = _num(entry.get(f"{metric}_stderr,{filt}"))
+            count = metric_count(items, cell, name, metric, filt or "none")
             rows.append({**base, "subtask": name, "metric": metric, "filter": filt or "none",
-                         "value": val, "stderr": stderr, "std": _num(entry.get(f"{metric}_seed_std,{filt}")), "n": n})
+                         "value": val, "stderr": stderr, "std": _num(entry.get(f"{metric}_seed_std,{filt}")),
+                         "n": count if count is not None else n})
     return rows
 
 
@@ -131,9 +148,9 @@ def preferred_metrics(cells: Iterable[dict]) -> dict[str, str]:
     return {c["task"]: c["headline_metric"] for c in cells if c.get("headline_metric")}
 
 
-def build_table(cells: Iterable[dict]) -> pd.DataFrame:
-    """The tidy leaderboard (deltas against ``none``, replicate summaries, paired tests)."""
-    rows: list[dict] = []
+def build_table(cells: Iterable[dict], specs: Iterable[str] = ()) -> pd.DataFrame:
+    """The tidy leaderboard (deltas against ``none``, replicate summaries, paired tests); rows
+    named by display label (``specs``: the matrix's spec strings, see :mod:`.row_names`)."""
     kept: list[dict] = []
     seen: set[tuple[str, str, str]] = set()
     for cell in cells:
@@ -142,7 +159,10 @@ def build_table(cells: Iterable[dict]) -> pd.DataFrame:
             continue
         seen.add(ident)
         kept.append(cell)
-        rows.extend(cell_rows(cell))
+    names = display_labels(kept, specs)
+    items = {(str(c.get("model")), c["intervention"]["id"], c["task"]): items_of(c) if c.get("status") == "ok" else None
+             for c in kept}
+    rows = [r for c in kept for r in cell_rows(c, names, items[(str(c.get("model")), c["intervention"]["id"], c["task"])])]
     table = pd.DataFrame(rows, columns=COLUMNS)
     if table.empty:
         return table
@@ -155,4 +175,4 @@ def build_table(cells: Iterable[dict]) -> pd.DataFrame:
     table = table.drop(columns=["delta_vs_none"]).merge(base, on=keys, how="left")
     table["delta_vs_none"] = table["value"] - table["_base"]
     table = table.drop(columns=["_base"])[COLUMNS]
-    return attach_tests(table, kept, headline_metrics(table, preferred_metrics(kept)))
+    return attach_tests(table, kept, headline_metrics(table, preferred_metrics(kept)), items)

@@ -1,6 +1,7 @@
 """``tom-harness prompts``: write the exact prompt every document would get, without evaluating.
 
-The dry run goes through the very path a run takes: ``lm_eval.simple_evaluate`` builds each
+The dry run goes through the very path a run takes (its session is built by
+:func:`~tom_harness.run.session.open_session`, as the run's): ``lm_eval.simple_evaluate`` builds each
 task's requests (few-shot, chat template, system instruction) with the run's own arguments
 (:func:`tom_harness.run.plan.evaluate_kwargs`), and :class:`~tom_harness.lmeval.wrapper.InterventionLM`
 splices the prompt intervention's edits into them. Only the backend is replaced, by a recorder
@@ -10,7 +11,9 @@ the prompt a run sends cannot disagree.
 Model weights load only when an intervention asks for a model call (e.g. ``enigma:nkb=prompted``
 or ``simtom``; through ``ctx.caller``, cached as in a run); otherwise the tokenizer alone is loaded
 (for the chat template; for ``smollm2-135m`` from its GGUF file). Weight and activation
-interventions do not change prompts: their rows show the task's prompts with no edit info.
+interventions do not change prompts: their rows show the task's prompts with no edit info; a
+stacked row (``grad_mask:m=1e-5+cot``) shows the edits and generation budget of its prompt parts
+(:func:`~tom_harness.host.stack.prompt_parts`), exactly as the run sends them.
 """
 from __future__ import annotations
 
@@ -25,11 +28,12 @@ from lm_eval.api.model import LM, TemplateLM
 from lm_eval.models.huggingface import HFLM
 
 from tom_harness.cache.artifacts import ArtifactCache
-from tom_harness.api.context import RunContext
-from tom_harness.backends.caller import GenerationStore, ModelCaller
-from tom_harness.lmeval.wrapper import InterventionLM
+from tom_harness.backends.stub import RecordedLM, load_answers
+from tom_harness.host.stack import prompt_parts
+from tom_harness.lmeval import patches
 from tom_harness.spec.matrix import MatrixSpec
-from tom_harness.run.plan import evaluate_kwargs, expand_interventions, plan_cells, quiet_git_hash
+from tom_harness.run.plan import evaluate_kwargs, expand_interventions, plan_cells
+from tom_harness.run.session import PromptOptions, RunSession, open_session
 from tom_harness.host.plugin_host import PluginHost
 from tom_harness.lmeval.tasks import TaskCatalog
 
@@ -99,15 +103,6 @@ class _LazyLM:
         return self.handle.real().lm.generate_until(requests, disable_tqdm=disable_tqdm)
 
 
-class LazyCaller(ModelCaller):
-    """The run's caller; the model fingerprint (a cache-key part) is read when first needed."""
-
-    def _key(self, text: str, gen_kwargs: dict) -> str:
-        if not self.model_fingerprint:
-            self.model_fingerprint = self.lm.handle.fingerprint
-        return super()._key(text, gen_kwargs)
-
-
 def load_tokenizer(host: PluginHost, model_args: dict) -> tuple[Any, dict]:
     """The tokenizer a run of ``model_args`` would use, without the weights."""
     from transformers import AutoTokenizer
@@ -147,14 +142,21 @@ def collect(requests: list[Any]) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCache | None = None) -> dict[str, Any]:
-    """Write ``<output>/<iv-id>/<task>.jsonl`` for every applicable cell; returns a summary."""
-    import lm_eval
-    import lm_eval.evaluator
+def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCache | None = None,
+            stub: str | None = None) -> dict[str, Any]:
+    """Write ``<output>/<iv-id>/<task>.jsonl`` for every applicable cell; returns a summary.
 
+    ``stub``: answer the interventions' own model calls from a recording (a JSON file, see
+    :mod:`tom_harness.backends.stub`) or, with ``"canned"``, with canned answers; the model is
+    then never loaded and nothing is cached."""
+    with patches.patched():
+        return _dry_run(spec, host, Path(output), cache, stub)
+
+
+def _dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCache | None,
+             stub: str | None) -> dict[str, Any]:
     from tom_harness.backends.loading import load
 
-    lm_eval.evaluator.get_git_commit_hash = quiet_git_hash
     t0, c0 = time.perf_counter(), time.process_time()
     catalog = TaskCatalog.from_sources(host.task_sources, spec.include_path)
     ivs = expand_interventions(host, spec.interventions)
@@ -163,46 +165,62 @@ def dry_run(spec: MatrixSpec, host: PluginHost, output: Path, cache: ArtifactCac
     recorder = PromptRecorder(tokenizer, resolved.get("chat_template_args"))
     handle = LazyHandle(lambda: load(host, spec.model, spec.model_args, spec.device, spec.batch_size),
                         str(resolved.get("name", "")), spec.model, dict(spec.model_args), tokenizer)
-    cache = cache or ArtifactCache()
-    caller = LazyCaller(_LazyLM(handle, recorder), GenerationStore(cache.root / "generations.sqlite"), "",
-                        apply_chat_template=spec.apply_chat_template, system_instruction=spec.system_instruction)
-    ctx = RunContext(handle=handle, cache=cache, caller=caller, seed=spec.seed, show_progress=False, output_dir=None)
-    wrapper = InterventionLM(recorder)
-    wrapper.task_info, wrapper.ctx = catalog.info, ctx
+    if stub is None:
+        calls: dict[str, Any] = {"calls_to": _LazyLM(handle, recorder)}
+    else:
+        calls = {"calls_to": RecordedLM(load_answers(stub) if stub != "canned" else None, tokenizer=tokenizer,
+                                        apply_chat_template=recorder.apply_chat_template),
+                 "store_calls": False, "fingerprint": f"stub:{stub}"}
+    session = open_session(handle, PromptOptions.of(spec), cache=cache, task_info=catalog.info, show_progress=False,
+                           requests_to=recorder, **calls)
     written, skipped = [], []
     for cell in plan_cells(ivs, spec.tasks, (1, 1)):
         iv = cell.intervention
         if not iv.applies_to(catalog.info(cell.task)):
             skipped.append((iv.label(), cell.task))
             continue
-        prompts = iv.kind == "prompts"
-        if prompts:
-            iv.prepare(ctx)
-            iv.apply(ctx)
-        wrapper.intervention = iv if prompts else None
-        recorder.records = []
-        quiet = logging.getLogger("lm_eval")  # it scores the placeholder answers: its warnings are noise
-        level = quiet.level
-        quiet.setLevel(logging.ERROR)
-        try:
-            lm_eval.simple_evaluate(model=wrapper, tasks=[catalog.load_spec(cell.task)], task_manager=catalog.manager,
-                                    bootstrap_iters=0, log_samples=False, **evaluate_kwargs(spec))
-        finally:
-            wrapper.intervention = None
-            quiet.setLevel(level)
-        rows = collect(recorder.records)
-        for req in recorder.records:  # docs may be reused by the next cell
-            if isinstance(req.doc, dict):
-                req.doc.pop("_tomh_edit", None)
-        path = Path(output) / cell.iv_id / f"{cell.task}.jsonl"
+        rows = _record(iv, cell.task, spec, catalog, session, recorder)
+        path = output / cell.iv_id / f"{cell.task}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-        meta = getattr(iv, "metadata", None) or {}
+        warnings = [w for p in prompt_parts(iv) for w in (getattr(p, "metadata", None) or {}).get("warnings", [])]
         written.append({"row": iv.label(), "task": cell.task, "file": str(path), "prompts": len(rows),
-                        **({"warnings": meta["warnings"]} if meta.get("warnings") else {})})
+                        **({"warnings": warnings} if warnings else {})})
     return {"written": written, "not_applicable": skipped, "model_loaded": handle.loaded,
-            "model_calls": caller.stats.calls, "wall_s": round(time.perf_counter() - t0, 2),
+            "model_calls": session.caller.stats.calls, "wall_s": round(time.perf_counter() - t0, 2),
             "cpu_s": round(time.process_time() - c0, 2)}
 
+
+def _record(iv: Any, task: str, spec: MatrixSpec, catalog: TaskCatalog, session: RunSession,
+            recorder: PromptRecorder) -> list[dict[str, Any]]:
+    """One cell's prompts: the row's prompt-editing parts (:func:`prompt_parts`; a stack's weight
+    or activation parts change no prompt) prepared and applied, lm-eval run on the recorder."""
+    import lm_eval
+
+    ctx, wrapper = session.ctx, session.wrapper
+    editing = prompt_parts(iv)
+    applied = []
+    quiet = logging.getLogger("lm_eval")  # it scores the placeholder answers: its warnings are noise
+    level = quiet.level
+    try:
+        for part in editing:
+            part.prepare(ctx)
+            part.apply(ctx)
+            applied.append(part)
+        wrapper.intervention = iv if editing else None
+        recorder.records = []
+        quiet.setLevel(logging.ERROR)
+        lm_eval.simple_evaluate(model=wrapper, tasks=[catalog.load_spec(task)], task_manager=catalog.manager,
+                                bootstrap_iters=0, log_samples=False, **evaluate_kwargs(spec))
+    finally:
+        wrapper.intervention = None
+        quiet.setLevel(level)
+        for part in reversed(applied):
+            part.remove(ctx)
+    rows = collect(recorder.records)
+    for req in recorder.records:  # docs may be reused by the next cell
+        if isinstance(req.doc, dict):
+            req.doc.pop("_tomh_edit", None)
+    return rows

@@ -88,13 +88,3 @@ def row_bundles(cells: list[Cell]) -> list[list[Cell]]:
         bundles.setdefault(c.iv_id, []).append(c)
     return list(bundles.values())
 
-
-def quiet_git_hash() -> str | None:
-    """lm-eval records the git hash of the working directory and lets git print 'fatal: not a
-    git repository' on every cell outside one; same value, without the noise."""
-    import subprocess
-
-    try:
-        return subprocess.check_output(["git", "describe", "--always"], stderr=subprocess.DEVNULL).strip().decode()
-    except (OSError, subprocess.CalledProcessError):
-        return None

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tom_harness.lmeval import progress
+from tom_harness.lmeval import patches, progress
 from tom_harness.cache.artifacts import ArtifactCache
 from tom_harness.run.cell_record import cell_dict, na_reason, version_info
 from tom_harness.results.outdir import OutputDir, intervention_id
 from tom_harness.api.context import ModelHandle, RunContext
-from tom_harness.backends.caller import GenerationStore, ModelCaller
+from tom_harness.run.session import PromptOptions, open_session
+from tom_harness.api.errors import NotApplicableError
 from tom_harness.run.guard import blame, loading_model
 from tom_harness.model.snapshot import snapshot
 from tom_harness.results.items import items_path, write_items
@@ -26,7 +27,7 @@ from tom_harness.lmeval.wrapper import InterventionLM
 from tom_harness.run.locks import locked
 from tom_harness.spec.matrix import MatrixSpec
 from tom_harness.api.params import DEFAULT_MAX_ROWS
-from tom_harness.run.plan import Cell, evaluate_kwargs, expand_interventions, parse_shard, plan_cells, quiet_git_hash
+from tom_harness.run.plan import Cell, evaluate_kwargs, expand_interventions, parse_shard, plan_cells
 from tom_harness.host.plugin_host import PluginHost
 from tom_harness.spec.repeats import RepeatingTaskManager, summarise
 from tom_harness.host.stack import is_checked
@@ -35,6 +36,12 @@ from tom_harness.run.restore_check import applied
 
 __all__ = ["Cell", "MatrixRunner", "RunSummary", "evaluate_kwargs", "expand_interventions", "plan_cells"]
 log = logging.getLogger("tom_harness")
+
+
+def backend_refusal(handle: ModelHandle, iv: Any) -> str | None:
+    """Why the loaded backend cannot run row ``iv`` (replay: only ``none``), or None."""
+    refuses = getattr(handle.lm, "refuses", None)
+    return refuses(iv) if callable(refuses) else None
 
 
 @dataclass
@@ -75,7 +82,7 @@ class MatrixRunner:
 
     def run(self) -> RunSummary:
         """Run the matrix as the only run writing into the output directory (a lock file)."""
-        with locked(self.out.root, self.lock_wait_s):
+        with locked(self.out.root, self.lock_wait_s), patches.patched():
             summary = self._run()
         for line in progress.summary():  # lm-eval's repeated notes, once (see progress.py)
             log.warning(line)
@@ -127,31 +134,23 @@ class MatrixRunner:
                 continue
             if cell.iv_id not in prepared:
                 prepared[cell.iv_id] = self._prepare(iv, ctx)
-            self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
-            summary.ran.append((iv.label(), cell.task))
+            ran = self._evaluate(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
+            (summary.ran if ran else summary.not_applicable).append((iv.label(), cell.task))
 
     def _start(self, todo: list[Cell]) -> tuple[RunContext, InterventionLM, list]:
-        """Load the model and build what every cell shares: the context handed to interventions,
-        lm-eval's model wrapper, and the baseline snapshot restore checks compare against."""
+        """Load the model and build what every cell shares: the session (the context handed to
+        interventions, lm-eval's model wrapper) and the baseline snapshot restore checks compare against."""
         handle = self._load()
         self._warn_chat_template(handle, todo)
-        wrapper = InterventionLM(handle.lm)
-        wrapper.task_info = self.catalog.info
-        caller = ModelCaller(
-            handle.lm, GenerationStore(self.cache.root / "generations.sqlite"), handle.fingerprint,
-            apply_chat_template=self.spec.apply_chat_template, system_instruction=self.spec.system_instruction,
-        )
-        ctx = RunContext(handle=handle, cache=self.cache, caller=caller, seed=self.spec.seed,
-                         show_progress=self.progress, output_dir=self.out.root)
-        wrapper.ctx = ctx
-        wrapper.sample_seed = self.spec.seed
-        return ctx, wrapper, handle.apply_to_model(snapshot)
+        session = open_session(handle, PromptOptions.of(self.spec), cache=self.cache, task_info=self.catalog.info,
+                               show_progress=self.progress, output_dir=self.out.root)
+        return session.ctx, session.wrapper, handle.apply_to_model(snapshot)
 
     def _unavailable(self, cell: Cell, ctx: RunContext) -> bool:
         """Write an n/a cell if the row cannot run on this model (e.g. an adapter on a vLLM
         engine started without LoRA support)."""
         iv = cell.intervention
-        reason = iv.unavailable(ctx) if hasattr(iv, "unavailable") else None
+        reason = backend_refusal(ctx.handle, iv) or (iv.unavailable(ctx) if hasattr(iv, "unavailable") else None)
         if reason:
             self._write_na(cell, reason)
         return bool(reason)
@@ -164,6 +163,16 @@ class MatrixRunner:
             iv.prepare(ctx)
         self._artifacts[intervention_id(iv.label())] = self.cache.take_log()  # where each artifact came from
         return time.time() - t0
+
+    def _evaluate(self, cell: Cell, ctx: RunContext, wrapper: InterventionLM, baseline: list, prep_s: float) -> bool:
+        """Run one cell; True if it ran, False if it turned out not to apply (written n/a, e.g. a
+        replay file without this cell's documents)."""
+        try:
+            self._run_one(cell, ctx, wrapper, baseline, prep_s)
+        except NotApplicableError as exc:
+            self._write_na(cell, str(exc))
+            return False
+        return True
 
     def _warn_chat_template(self, handle: ModelHandle, todo: list[Cell]) -> None:
         """Instruct models often end at once on raw prompts (0 generated tokens, accuracy 0)."""
@@ -178,9 +187,6 @@ class MatrixRunner:
 
     def _run_one(self, cell: Cell, ctx: RunContext, wrapper: InterventionLM, baseline: list, prep_s: float) -> None:
         import lm_eval
-        import lm_eval.evaluator
-
-        lm_eval.evaluator.get_git_commit_hash = quiet_git_hash
 
         iv, handle = cell.intervention, ctx.handle
         caller = ctx.caller

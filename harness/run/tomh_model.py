@@ -8,24 +8,27 @@ Inside ``--model_args`` the intervention's own parameters are separated by ``;``
 model_args on commas). A double-quoted value with commas also works on lm-eval >= 0.4.10:
 ``intervention="grad_mask:m=1e-5,control=random"``. Other keys: ``backend`` (hf|vllm),
 ``data_dir``, ``cache_dir``, ``plugins`` (``;``-separated module refs); the rest go to the loader.
+
+The model, cache, caller and context are a run session (:func:`~tom_harness.run.session.open_session`)
+like ``tom-harness run``'s; lm-eval's ``--apply_chat_template`` and ``--system_instruction`` also
+shape the intervention's own model calls, and the results pass through the host's result processors.
 """
 from __future__ import annotations
 
-import functools
 import os
 from typing import Any
 
 from lm_eval.api.registry import register_model
 
 from tom_harness.cache.artifacts import ArtifactCache
-from tom_harness.api.context import RunContext
 from tom_harness.data.roots import set_data_dir
+from tom_harness.api import values
 from tom_harness.api.errors import UsageError
-from tom_harness.backends.caller import GenerationStore, ModelCaller
 from tom_harness.lmeval.wrapper import InterventionLM
 from tom_harness.backends.loading import load
 from tom_harness.host.plugin_host import get_host
 from tom_harness.lmeval.tasks import TaskCatalog
+from tom_harness.run.session import open_session
 
 
 @register_model("tomh")
@@ -46,23 +49,28 @@ class TomhLM(InterventionLM):
         rows = host.build_interventions(spec, pair_sep=sep)
         if len(rows) != 1:
             raise UsageError(f"tomh: intervention {spec!r} expands to {len(rows)} rows; lm-eval evaluates one (use `tom-harness run` for sweeps)")
-        if isinstance(batch_size, str) and batch_size.isdigit():
-            batch_size = int(batch_size)
-        handle = load(host, backend, {"pretrained": pretrained, **model_args}, device, batch_size)
+        batch_size = values.check_batch_size(batch_size, "tomh batch_size")
+        args = values.model_args({"pretrained": pretrained, **model_args}, "tomh model_args")  # as --model_args
+        handle = load(host, backend, args, device, batch_size)
         super().__init__(handle.lm)
-        cache = ArtifactCache(cache_dir) if cache_dir else ArtifactCache()
-        caller = ModelCaller(handle.lm, GenerationStore(cache.root / "generations.sqlite"), handle.fingerprint)
-        self.ctx = RunContext(handle=handle, cache=cache, caller=caller)
         include = [p for p in os.environ.get("TOM_HARNESS_INCLUDE_PATH", "").split(os.pathsep) if p]
         catalog = TaskCatalog.from_sources(host.task_sources, include)
-        self.task_info = lambda name: _safe_info(catalog, name)
+        self.session = open_session(handle, cache=ArtifactCache(cache_dir) if cache_dir else None,
+                                    task_info=lambda name: _safe_info(catalog, name), wrapper=self)
         self.intervention = rows[0]
         self.intervention.prepare(self.ctx)
         self.intervention.apply(self.ctx)
         handle.after_edit()
         self.handle = handle
         self.host = host
-        _process_results_after_evaluate()
+
+    def evaluation_starts(self, options: dict) -> None:
+        """lm-eval is about to build requests (see ``lmeval.patches``): the intervention's own
+        model calls use the same chat template and system instruction, as in ``tom-harness run``."""
+        self.session.render_like(options["apply_chat_template"], options["system_instruction"])
+
+    def evaluation_ends(self, results: dict) -> None:
+        self.process_results(results)
 
     def process_results(self, results: dict) -> None:
         """The host's result processors (e.g. seed std), once per top-level task of the run."""
@@ -75,28 +83,6 @@ class TomhLM(InterventionLM):
         info["tom_harness_intervention"] = self.intervention.label()
         info["tom_harness_metadata"] = self.intervention.cell_metadata()
         return info
-
-
-def _process_results_after_evaluate() -> None:
-    """lm-eval has no results hook, so wrap ``lm_eval.evaluator.evaluate`` (once, idempotent):
-    ``simple_evaluate`` builds this model, then calls ``evaluate`` by its module-level name, and
-    the wrapper hands the results to the model before lm-eval prints and saves them."""
-    import lm_eval.evaluator as ev
-
-    if getattr(ev.evaluate, "_tomh_processes_results", False):
-        return
-    inner = ev.evaluate
-
-    @functools.wraps(inner)
-    def evaluate(*args: Any, **kwargs: Any) -> Any:
-        results = inner(*args, **kwargs)
-        lm = kwargs.get("lm", args[0] if args else None)
-        if isinstance(lm, TomhLM) and results:
-            lm.process_results(results)
-        return results
-
-    evaluate._tomh_processes_results = True  # type: ignore[attr-defined]
-    ev.evaluate = evaluate
 
 
 def _safe_info(catalog: TaskCatalog, name: str):

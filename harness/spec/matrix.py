@@ -4,17 +4,14 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
 from tom_harness.cache.artifacts import content_key
 from tom_harness.api.errors import UsageError, closest
-from tom_harness.spec.kvargs import parse_kv
-from tom_harness.spec.option_checks import (
-    MODEL_ARG_STR_KEYS, check_batch_size, check_bool, check_device, check_gen_kwargs, check_int,
-    check_limit, check_model_args, check_names,
-)
+from tom_harness.api import values
+from tom_harness.spec.option_checks import check_device
 
 log = logging.getLogger("tom_harness")
 
@@ -54,7 +51,7 @@ class MatrixSpec:
             raise UsageError("no tasks given: use --tasks name[,name...] (see `tom-harness list`)")
         if not self.interventions:
             raise UsageError("no interventions given: use --interventions none [SPEC ...]")
-        check_limit(self.limit)
+        values.check_limit(self.limit)  # a spec built in Python, not by build_spec
         if self.repeats < 1:
             raise UsageError(f"--repeats must be at least 1, got {self.repeats}")
         return self
@@ -74,41 +71,43 @@ def _where(name: str, source: str) -> str:
     return f"--{name}" if source == "flag" else f"config key {name!r}"
 
 
+#: option -> how its value is typed (:mod:`tom_harness.api.values`); options not listed pass as given
+_TYPING: dict[str, Callable[[Any, str], Any]] = {
+    "model_args": values.model_args,
+    "gen_kwargs": values.gen_kwargs,
+    "tasks": lambda v, where: _dedupe(values.check_names(v, where, "task"), where),
+    "include_path": lambda v, where: _dedupe(values.check_names(v, where), where),
+    "plugins": lambda v, where: _dedupe(values.check_names(v, where), where),
+    "interventions": lambda v, where: _specs(v, where),
+    "limit": values.check_limit,
+    "seed": lambda v, where: values.check_int(v, where, 0, 2**32 - 1),
+    "num_fewshot": values.check_int,
+    "bootstrap_iters": values.check_int,
+    "repeats": lambda v, where: values.check_int(v, where, 1),
+    "batch_size": values.check_batch_size,
+    "device": check_device,
+    "apply_chat_template": values.check_bool,
+    "model": lambda v, where: _string(v, where),
+    "system_instruction": lambda v, where: _string(v, where),
+}
+
+
 def _coerce(name: str, value: Any, source: str = "flag") -> Any:
-    """One option's value, typed and checked; errors name the flag or config key."""
-    where = _where(name, source)
-    if name == "model_args":
-        if isinstance(value, dict):
-            return check_model_args(value, where)
-        return check_model_args(parse_kv(value, where, keep_str=MODEL_ARG_STR_KEYS), where)
-    if name == "gen_kwargs":
-        return check_gen_kwargs(parse_kv(value, where), where)
-    if name in ("tasks", "include_path", "plugins"):
-        return _dedupe(check_names(value, where, "task" if name == "tasks" else "name"), where)
-    if name == "interventions":
-        if isinstance(value, str):
-            return [value]
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise UsageError(f"{where}: expected a list of intervention specs, got {value!r}")
-        return list(value)
-    if name == "limit":
-        return check_limit(value, where)
-    if name == "seed":
-        return check_int(value, where, 0, 2**32 - 1)
-    if name in ("num_fewshot", "bootstrap_iters"):
-        return check_int(value, where, 0)
-    if name == "repeats":
-        n = check_int(value, where, 0)
-        if n is not None and n < 1:
-            raise UsageError(f"{where} must be at least 1, got {value!r}")
-        return n
-    if name == "batch_size":
-        return check_batch_size(value, where)
-    if name == "device":
-        return check_device(value, where)
-    if name == "apply_chat_template":
-        return check_bool(value, where)
-    if name in ("model", "system_instruction") and not isinstance(value, str):
+    """One option's value, typed and checked once; errors name the flag or config key."""
+    typing = _TYPING.get(name)
+    return value if typing is None else typing(value, _where(name, source))
+
+
+def _specs(value: Any, where: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f"{where}: expected a list of intervention specs, got {value!r}")
+    return list(value)
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
         raise UsageError(f"{where}: expected a string, got {value!r}")
     return value
 

@@ -1,102 +1,22 @@
-"""Checks of run options that can fail before the model loads, each naming the flag or key.
+"""Checks of run options against this machine, before the model loads, each naming the flag or key.
 
-Everything here is cheap (no model, no task loading), so a typo in an overnight sweep fails in
-the first second, not after the model and the tasks have loaded.
+Whether a device exists, a model folder or hub id is there, an output folder is writable, a URL
+is one. Everything here is cheap (no model, no task loading), so a typo in an overnight sweep fails
+in the first second. The *typing* of values (numbers, booleans, names, ``k=v`` pairs) is
+:mod:`tom_harness.api.values`'s; ``check_limit`` and ``check_bool`` are re-exported from there.
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from tom_harness.api.errors import UsageError, closest
+from tom_harness.api.errors import UsageError
+from tom_harness.api.values import check_bool, check_limit  # noqa: F401  (re-exported, see above)
 
-#: model_args keys with a declared type (``int+``: integer >= 1); others pass through typed
-_MODEL_ARG_TYPES: dict[str, str] = {
-    "pretrained": "str", "tokenizer": "str", "peft": "str", "revision": "str", "gguf_file": "str",
-    "subfolder": "str", "backend": "str", "name": "str",
-    "max_length": "int+", "max_batch_size": "int+", "tensor_parallel_size": "int+",
-    "data_parallel_size": "int+", "max_model_len": "int+", "prefix_token_id": "int",
-    "trust_remote_code": "bool", "add_bos_token": "bool", "truncation": "bool",
-    "logits_cache": "bool", "enforce_eager": "bool", "enable_prefix_caching": "bool",
-    "enable_thinking": "bool", "gpu_memory_utilization": "fraction",
-}
-DTYPES = ("auto", "float32", "float16", "bfloat16", "float64")
-#: generation settings with a declared type; other keys go to the backend as given
-_GEN_TYPES: dict[str, str] = {
-    "max_gen_toks": "int+", "max_new_tokens": "int+", "top_k": "int", "do_sample": "bool",
-    "temperature": "float>=0", "top_p": "fraction", "num_beams": "int+", "repetition_penalty": "float>=0",
-}
-MODEL_ARG_STR_KEYS = tuple(k for k, t in _MODEL_ARG_TYPES.items() if t == "str")
 _DEVICE = re.compile(r"^(cpu|mps|(cuda|xpu|npu|hpu)(:\d+)?)$")
-
-
-def _typed(kind: str, value: Any, where: str) -> Any:
-    """``value`` checked against ``kind``; a UsageError says what was expected."""
-    bad = UsageError(f"{where}: expected {_EXPECT[kind]}, got {value!r}")
-    if kind == "str":
-        if isinstance(value, (dict, list)) or value is None:
-            raise bad
-        return str(value)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise bad
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise bad
-    if not math.isfinite(value):
-        raise bad
-    if kind in ("int", "int+"):
-        if float(value) != int(value) or (kind == "int+" and value < 1):
-            raise bad
-        return int(value)
-    if kind == "fraction" and not 0 < value <= 1:
-        raise bad
-    if kind == "float>=0" and value < 0:
-        raise bad
-    return float(value)
-
-
-_EXPECT = {
-    "str": "a string", "bool": "true or false", "int": "an integer", "int+": "an integer >= 1",
-    "fraction": "a number in (0, 1]", "float>=0": "a number >= 0",
-}
-
-
-def check_model_args(args: dict[str, Any], flag: str = "--model_args") -> dict[str, Any]:
-    """Known model_args keys typed and range-checked (``max_length=abc`` fails here)."""
-    out = dict(args)
-    for key, value in args.items():
-        if not isinstance(key, str) or not key:
-            raise UsageError(f"{flag}: keys must be names, got {key!r}")
-        if key == "dtype":
-            if str(value) not in DTYPES:
-                hint = closest(str(value), DTYPES)
-                raise UsageError(f"{flag} dtype: expected one of {', '.join(DTYPES)}, got {value!r}"
-                                 + (f"; did you mean {hint[0]!r}?" if hint else ""))
-            continue
-        kind = _MODEL_ARG_TYPES.get(key)
-        if kind is not None:
-            out[key] = _typed(kind, value, f"{flag} {key}")
-        elif isinstance(value, (dict, list)):
-            raise UsageError(f"{flag} {key}: expected a single value, got {value!r}")
-    return out
-
-
-def check_gen_kwargs(kwargs: dict[str, Any], flag: str = "--gen_kwargs") -> dict[str, Any]:
-    out = dict(kwargs)
-    for key, value in kwargs.items():
-        if not isinstance(key, str) or not key:
-            raise UsageError(f"{flag}: keys must be names, got {key!r}")
-        kind = _GEN_TYPES.get(key)
-        if kind is not None:
-            out[key] = _typed(kind, value, f"{flag} {key}")
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise UsageError(f"{flag} {key}: expected a finite number, got {value!r}")
-    return out
 
 
 def check_device(device: Any, where: str = "--device") -> str | None:
@@ -117,89 +37,6 @@ def check_device(device: Any, where: str = "--device") -> str | None:
     if text == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise UsageError(f"{where} mps: Apple MPS is not available here; use --device cpu")
     return text
-
-
-def check_batch_size(value: Any, where: str = "--batch_size") -> Any:
-    """An integer >= 1, ``auto`` or ``auto:N`` (lm-eval's forms)."""
-    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
-        raise UsageError(f"{where}: expected an integer >= 1 or auto, got {value!r}")
-    text = str(value).strip()
-    if text == "auto":
-        return "auto"
-    if text.startswith("auto:"):
-        n = text[5:]
-        if n.isdigit() and int(n) >= 1:
-            return text
-        raise UsageError(f"{where}: expected auto:N with N >= 1, got {value!r}")
-    try:
-        number = float(text)
-    except ValueError:
-        raise UsageError(f"{where}: expected an integer >= 1 or auto, got {value!r}") from None
-    if not math.isfinite(number) or not number.is_integer() or number < 1:
-        raise UsageError(f"{where}: expected an integer >= 1 or auto, got {value!r}")
-    return int(number)
-
-
-def check_limit(value: Any, where: str = "--limit") -> int | float | None:
-    """lm-eval's meaning: an integer >= 1 is a document count, 0 < x < 1 a fraction of the
-    documents. Other values (1.5, 0, negatives, nan, inf) are refused, not rounded."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or isinstance(value, (list, dict)):
-        raise UsageError(f"{where}: expected a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{where}: expected a number, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise UsageError(f"{where}: expected a document count >= 1 or a fraction in (0, 1), got {value!r}")
-    if number < 1:
-        return number
-    if not number.is_integer():
-        raise UsageError(f"{where}: {value!r} is neither a whole number of documents nor a fraction "
-                         f"below 1 (lm-eval would silently use {int(number)})")
-    return int(number)
-
-
-def check_int(value: Any, where: str, minimum: int = 0, maximum: int | None = None) -> int | None:
-    if value is None:
-        return None
-    bad = UsageError(f"{where}: expected an integer >= {minimum}"
-                     + (f" and <= {maximum}" if maximum is not None else "") + f", got {value!r}")
-    if isinstance(value, bool) or isinstance(value, (list, dict)):
-        raise bad
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        raise bad from None
-    if not math.isfinite(number) or not number.is_integer() or number < minimum:
-        raise bad
-    if maximum is not None and number > maximum:
-        raise bad
-    return int(number)
-
-
-def check_bool(value: Any, where: str) -> bool:
-    """Config booleans must be YAML booleans: the string "no" is truthy in Python."""
-    if isinstance(value, bool):
-        return value
-    raise UsageError(f"{where}: expected true or false, got {value!r}"
-                     + (" (a string; write it without quotes)" if isinstance(value, str) else ""))
-
-
-def check_names(value: Any, where: str, what: str = "name") -> list[str]:
-    """A comma-separated string or a list of strings (``tasks: 5`` fails here)."""
-    if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")]
-    elif isinstance(value, (list, tuple)):
-        items = []
-        for v in value:
-            if not isinstance(v, str):
-                raise UsageError(f"{where}: expected a list of {what}s, got an item {v!r}")
-            items.extend(x.strip() for x in v.split(","))
-    else:
-        raise UsageError(f"{where}: expected a {what} or a list of {what}s, got {value!r}")
-    return [i for i in items if i]
 
 
 def check_pretrained(args: dict[str, Any]) -> None:

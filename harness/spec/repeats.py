@@ -18,6 +18,8 @@ How it maps onto lm-eval 0.4.13 (``evaluator.evaluate`` and ``api/task.py``):
   than half of its repeats are) and ``<metric>_r<k>`` per repeat. After the run,
   :func:`summarise` turns the per-repeat means into ``<metric>_repeat_std`` (sample std across
   repeats) and drops the ``_r<k>`` entries from the results (they stay in the samples).
+* A repeat the task scored ``None`` (no recorded answer: ``--model replay`` with ``missing=short``)
+  is left out of that item's mean, majority and ``_r<k>`` keys.
 * Only metrics aggregated by ``mean`` are combined; another aggregation (corpus F1, perplexity)
   keeps the first repeat's value, as lm-eval's ``take_first`` would.
 
@@ -83,13 +85,15 @@ def _scorer(task: Any, n: int) -> Callable:
         out: dict[str, Any] = dict(per[0])
         for metric in per[0]:
             values = [p.get(metric) for p in per]
-            if not _combinable(task, metric, values):
+            present = [v for v in values if v is not None]  # None: no answer recorded (replay, missing=short)
+            if not present or not _combinable(task, metric, present):
                 continue
-            floats = [float(v) for v in values]
-            out[metric] = sum(floats) / n
+            floats = [float(v) for v in present]
+            out[metric] = sum(floats) / len(floats)
             out[f"{metric}_majority"] = majority(floats)
-            for k, v in enumerate(floats):
-                out[f"{metric}_r{k}"] = v
+            for k, v in enumerate(values):
+                if v is not None:
+                    out[f"{metric}_r{k}"] = float(v)
         return out
 
     return process_results

@@ -1,18 +1,25 @@
 """Chain of thought (``cot``): explicit reasoning steps before the answer, zero- or two-shot.
 
 No preparatory calls: the task's own answer call carries the reasoning, so the task must
-generate freely (``output_type: generate_until``).
+generate freely (``output_type: generate_until``). The task's "without any explanation" is
+dropped (it would contradict the reasoning), and the answer is asked for as "Therefore, the
+answer is <answer>…</answer>", which both scorers read (``acc`` the tag, ``acc_paper`` the text
+after "Therefore"). ``faithful=true`` sends the original's ``cot-text`` template instead.
 """
 from __future__ import annotations
 
 from tom_harness import Param, PromptEdit, stories_from_docs
+from tom_harness.task_yamls.helpers import user, vanilla_prompt
 
-from .base import STORY_TASK, PromptBaseline, is_dialogue
+from .base import FAITHFUL, STORY_TASK, PromptBaseline, is_dialogue
+from .original import ANSWER_TOKS, whole_prompt
 
+COT_INSTRUCTION = ("Reason before answering: write your reasoning steps explicitly, one per line. "
+                   "End with the sentence 'Therefore, the answer is <answer>X</answer>', where X "
+                   "is your answer in the form asked for above.")
 
-COT_INSTRUCTION = ("Think step by step: list the reasoning steps explicitly, one per line, then "
-                   "give the final answer in the required format.")
-
+#: the task's "no explanation" request, in every task's wording (removed from the prompt)
+NO_EXPLANATION = r",? without (?:providing )?any explanation"
 
 COT_EXAMPLES = (
     ("Events:\nMia entered the den. Leo entered the den. The key is in the drawer. Mia exited the "
@@ -32,6 +39,7 @@ class CoT(PromptBaseline):
     params = (
         Param("shots", "int", 0, "worked examples before the story (0 or 2)", minimum=0, maximum=2),
         Param("max_gen_toks", "int", 512, "generation budget for the reasoning", minimum=16),
+        FAITHFUL,
     )
 
     # reasoning needs free generation; multiple-choice loglikelihood tasks cannot carry it
@@ -39,13 +47,16 @@ class CoT(PromptBaseline):
 
     def edit_prompts(self, docs, task, ctx):
         shots = int(self.values.get("shots", 0))
+        self._calls = 0
+        self._before = (ctx.caller.stats.calls, ctx.caller.stats.generated_tokens)
+        self._finish(ctx, len(stories_from_docs(docs, is_dialogue(task))[0]), len(docs))
+        self.metadata["shots"] = shots
+        if self.faithful:  # the original's cot-text template, its 512-token answer budget
+            return [whole_prompt(user(vanilla_prompt(d, key="cot-text")), ANSWER_TOKS) for d in docs]
         preamble = None
         if shots:
             worked = "\n\n".join(f"Example {i + 1}:\n{q}\n\n{a}" for i, (q, a) in enumerate(COT_EXAMPLES[:shots]))
             preamble = f"{worked}\n\nNow the story to answer:"
         gen = {"max_gen_toks": int(self.values.get("max_gen_toks", 512))}
-        self._calls = 0
-        self._before = (ctx.caller.stats.calls, ctx.caller.stats.generated_tokens)
-        self._finish(ctx, len(stories_from_docs(docs, is_dialogue(task))[0]), len(docs))
-        self.metadata["shots"] = shots
-        return [PromptEdit(preamble=preamble, instruction=COT_INSTRUCTION, gen_kwargs=dict(gen)) for _ in docs]
+        return [PromptEdit(preamble=preamble, instruction=COT_INSTRUCTION, gen_kwargs=dict(gen),
+                           remove=(NO_EXPLANATION,)) for _ in docs]

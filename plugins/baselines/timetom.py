@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 
 from tom_harness import PromptEdit, Story
+from tom_harness.task_yamls.helpers import fill, user
 
-from .base import PromptBaseline
+from . import timetom_original as O
+from .base import FAITHFUL, PromptBaseline
+from .original import PREP_TOKS, whole_prompt
 
 
 class TimeToM(PromptBaseline):
@@ -15,7 +18,7 @@ class TimeToM(PromptBaseline):
     description = ("TimeToM (Hou et al., 2024): a time-stamped timeline, each character's temporal "
                    "belief state chain, belief compression for first-order questions, and shared "
                    "time stamps for higher-order questions.")
-    params = ()
+    params = (FAITHFUL,)
     max_prep_toks = 512
 
     @staticmethod
@@ -43,6 +46,8 @@ class TimeToM(PromptBaseline):
 
     def edit_prompts(self, docs, task, ctx):
         stories, owner, chains = self._start(docs, task, ctx)
+        if self.faithful:
+            return self._faithful(docs, stories, owner, ctx)
         outs = self._ask(ctx, [self.timeline_prompt(s) for s in stories])
         timelines = []
         for s, out in zip(stories, outs):  # an unusable timeline is rebuilt from the events
@@ -74,4 +79,38 @@ class TimeToM(PromptBaseline):
             edits.append(PromptEdit(narrative=text, question=doc.get("reduced_question") or None))
         self._finish(ctx, len(stories), len(docs), belief_chains=len(pairs), compressions=len(first),
                      no_shared_events=empty)
+        return edits
+
+    def _faithful(self, docs: list[dict], stories: list[Story], owner: list[int], ctx) -> list[PromptEdit | None]:
+        """The original's four modules over all stories: timelines, belief state chains of the
+        characters its questions name, compressions for first-order questions (not FANToM),
+        then one answer prompt per question."""
+        dialogue = bool(stories) and stories[0].dialogue
+        b = O.bank(dialogue)
+        lines = self._ask(ctx, [user(fill(b["Constructing_Temporal_Space"], [("story", s.narrative)])) for s in stories])
+        relevant = [[c for c in self.characters[si] if c in " ".join(s.questions)] for si, s in enumerate(stories)]
+        pairs = [(si, c) for si, cs in enumerate(relevant) for c in cs]
+        outs = self._ask(ctx, [user(fill(b["Temporal_Belief_State_Chain_Construction"],
+                                         [("character", c), ("story", lines[si])])) for si, c in pairs])
+        states = [O.StoryState(lines[si], {}) for si in range(len(stories))]
+        for (si, c), out in zip(pairs, outs):
+            states[si].chains[c] = out
+        named = [O.named_in(str(d["question"]), relevant[si]) for d, si in zip(docs, owner)]
+        first = [n for n, (si, ch) in enumerate(zip(owner, named)) if len(ch) == 1 and not dialogue]
+        squeezed = dict(zip(first, self._ask(ctx, [user(fill(b["Belief_Compression"], [
+            ("perspective", states[owner[n]].chains[named[n][0]]), ("character", relevant[owner[n]][0])]))
+            for n in first])))
+        edits: list[PromptEdit | None] = []
+        for n, (doc, si, ch) in enumerate(zip(docs, owner, named)):
+            question, reduced, kind = O.question_prompts(doc)
+            st = states[si]
+            if len(ch) == 1:
+                text = squeezed[n] if n in squeezed else st.chains[ch[-1]]
+                prompt = O.first_order_prompt(b, st, text, ch[-1], question, kind)
+            elif ch:
+                prompt = O.higher_order_prompt(b, st, ch, reduced, kind)
+            else:
+                prompt = O.first_order_prompt(b, st, st.timeline, "omniscent-view", question, "")
+            edits.append(whole_prompt(user(prompt), PREP_TOKS, order=len(ch)))
+        self._finish(ctx, len(stories), len(docs), belief_chains=len(pairs), compressions=len(first))
         return edits

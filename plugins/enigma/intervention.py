@@ -13,7 +13,7 @@ from .injection import inject, state_sentence
 from .kb import NKB_CHOICES, CacheKB, KnowledgeBase, make_kb
 from .masking import group_events, kept_events, mask
 from .pipeline import Pipeline
-from .render import framed, perspective, render
+from .render import depicts, framed, render
 
 #: the published EnigmaToM outputs, one folder per data-directory dataset
 CACHE_DIR = "enigma_cache"
@@ -147,7 +147,7 @@ class Enigma(Intervention):
         body = render(kept, story.events, injected, v["render"], story.dialogue, faithful)
         if use_im or faithful:  # the original frames every masktom version (ada, babbage, curie)
             body = (framed(body, chain, faithful, v["render"])
-                    + f"\n\nThe narrative provided above depicts {perspective(chain, faithful)}.")
+                    + "\n\n" + depicts(chain, faithful))
         states = {i: [state_sentence(t) for t in injected[i]] for i in kept if injected and injected[i]}
         return PromptEdit(narrative=body, question=question,
                           info={"chain": chain, "kept_events": kept, "n_events": len(story.events),

@@ -122,13 +122,21 @@ def parse_entities(text: str, characters: list[str], faithful: bool) -> list[str
     return sorted(set(out)) if faithful else out
 
 
-def state_prompt(context: str, entity: str, attributes: bool) -> str:
-    """Eq. 3 query in the Enigma adapters' training format."""
+def state_prompt(context: str, entity: str, attributes: bool, location_query: bool = False) -> str:
+    """Eq. 3 query in the Enigma adapters' training format.
+
+    ``location_query``: the character-location query exactly as the original's scene-graph code
+    sent it to the trained adapters (``generate_scene_graph.py``): ``:`` removed from the
+    entity, a stray ")" before "If", and the name lower-cased by ``str.capitalize`` in the
+    format line ("- Location of isabella is now ..."); used in faithful mode."""
     if attributes:
+        if location_query:
+            entity = entity.replace(":", "").strip()
+        shown = entity.capitalize() if location_query else entity[:1].upper() + entity[1:]
         return (
-            f'Event:\n{context}\n\nNow, what happens to the "{entity}"? If the {entity} undergoes '
-            "changes, elicit the new state as bullet points in the following format:\n"
-            f"- {entity[:1].upper() + entity[1:]} is now [current state].\n\n"
+            f'Event:\n{context}\n\nNow, what happens to the "{entity}"? {")" if location_query else ""}'
+            f"If the {entity} undergoes changes, elicit the new state as bullet points in the "
+            f"following format:\n- {shown} is now [current state].\n\n"
             'Otherwise, simply respond with "None".'
         )
     return (

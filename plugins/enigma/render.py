@@ -7,6 +7,8 @@ the whole text stripped, so an empty view is the header alone.
 """
 from __future__ import annotations
 
+from tom_harness.task_yamls.helpers import perspective_sentence
+
 from .injection import Triple, state_sentence
 
 
@@ -15,8 +17,11 @@ def event_text(text: str, dialogue: bool, faithful: bool, last: bool = False) ->
 
     The original appended "." to every dialogue line after appending a space to the whole
     narrative, so lines end in ".." / "!." and the story's last line in " ."; fixed: a full stop
-    only for lines without final punctuation."""
+    only for lines without final punctuation. An empty utterance ("Max: ", its space kept in
+    the data) becomes "Max: ." in both modes, as in the original."""
     text = text.strip()
+    if dialogue and text.endswith(":"):
+        text += " "  # the space after the speaker tag, which the event splitter stripped
     if dialogue and faithful:
         return (text + (" ." if last else ".")).strip()
     if dialogue and not text.endswith((".", "!", "?", '"', "'")):
@@ -51,6 +56,11 @@ def header(chain: list[str], faithful: bool, fmt: str = "text") -> str:
 def framed(body: str, chain: list[str], faithful: bool, fmt: str = "text") -> str:
     """Header + events, stripped as the original did: no events leaves the header alone."""
     return (header(chain, faithful, fmt) + body).strip()
+
+
+def depicts(chain: list[str], faithful: bool) -> str:
+    """The closing sentence, read from the original's masking template (its text is data)."""
+    return perspective_sentence(perspective(chain, faithful))
 
 
 def perspective(chain: list[str], faithful: bool) -> str:

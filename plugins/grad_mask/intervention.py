@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from tom_harness import Intervention, Param, UsageError, content_key, data_dir, files_fingerprint
+from tom_harness import (
+    DataRoots, Intervention, Param, UsageError, content_key, data_roots, files_fingerprint, find_dir,
+)
 
 from . import sensitivity
 from .mask import TIE_RULES, k_for, random_indices, select
@@ -26,26 +29,40 @@ log = logging.getLogger("tom_harness.grad_mask")
 
 GENERIC_CORPORA = ("auto", "c4", "wikitext2_train", "wikitext2_valid", "wikitext2_test")
 CACHE_KIND = "grad_mask_fisher"
-def resolve_generic(choice: str, root: Path | None = None) -> tuple[str, list[Path]]:
-    """The generic corpus actually used and its files. ``auto``: C4, else WikiText-2 train, else valid."""
-    root = Path(root) if root is not None else data_dir()
-    found = {
-        "c4": sorted(list((root / "c4").glob("*.json")) + list((root / "c4").glob("*.json.gz"))),
-        "wikitext2_train": [p for p in [root / "wikitext2" / "train.txt"] if p.exists()],
-        "wikitext2_valid": [p for p in [root / "wikitext2" / "valid.txt"] if p.exists()],
-        "wikitext2_test": [p for p in [root / "wikitext2" / "test.txt"] if p.exists()],
-    }
+WIKITEXT_FILES = {"wikitext2_train": "train.txt", "wikitext2_valid": "valid.txt", "wikitext2_test": "test.txt"}
+
+
+def _corpus_files(name: str, data: Any) -> list[Path]:
+    """The files of one generic corpus through the data API (every data root searched, the
+    registry's sha256 checked: an edited file is an error, not a fallback), or [] if absent."""
+    if name == "c4":
+        folder = find_dir("c4")
+        shards = sorted(p.name for p in folder.iterdir() if p.name.endswith((".json", ".json.gz"))) if folder else []
+        return [data.path("c4", shard) for shard in shards]
+    rel = WIKITEXT_FILES[name]
+    if not any((root / "wikitext2" / rel).exists() for root in data_roots()):
+        return []
+    return [data.path("wikitext2", rel)]
+
+
+def resolve_generic(choice: str, data: Any = None) -> tuple[str, list[Path]]:
+    """The generic corpus actually used and its files. ``auto``: C4, else WikiText-2 train, else
+    valid. ``data``: the run's data access (``ctx.data``; default: the data roots)."""
+    data = data if data is not None else DataRoots()
+    where = os.pathsep.join(str(r) for r in data_roots())
     if choice == "auto":
         for name in ("c4", "wikitext2_train", "wikitext2_valid"):
-            if found[name]:
-                return name, found[name]
+            files = _corpus_files(name, data)
+            if files:
+                return name, files
         raise UsageError(
-            f"grad_mask: no generic corpus under {root} (looked for c4/*.json[.gz], "
+            f"grad_mask: no generic corpus under the data roots {where} (looked for c4/*.json[.gz], "
             "wikitext2/train.txt, wikitext2/valid.txt); run `tom-harness data fetch wikitext2`"
         )
-    if not found[choice]:
-        raise UsageError(f"grad_mask: parameter 'generic': corpus {choice!r} has no files under {root}")
-    return choice, found[choice]
+    files = _corpus_files(choice, data)
+    if not files:
+        raise UsageError(f"grad_mask: parameter 'generic': corpus {choice!r} has no files under the data roots {where}")
+    return choice, files
 
 
 class GradMask(Intervention):
@@ -86,7 +103,7 @@ class GradMask(Intervention):
                     "loss": "last_token", "bos": False}
         out = {"tom": (content_key(CACHE_KIND, fp, files_fingerprint([tom_file]), tom_desc, self.version), tom_desc)}
         if self.values["exclude_generic"]:
-            corpus, files = resolve_generic(self.values["generic"], ctx.data_root)
+            corpus, files = resolve_generic(self.values["generic"], ctx.data)
             gen_desc = {"data": corpus, "n": self.values["n_generic"], "seqlen": self.values["generic_seqlen"],
                         "seed": self.values["seed"], "loss": "all_tokens", "bos": False}
             out["generic"] = (content_key(CACHE_KIND, fp, files_fingerprint(files), gen_desc, self.version), gen_desc)
@@ -96,7 +113,7 @@ class GradMask(Intervention):
         tok = ctx.tokenizer
         if which == "tom":
             return sensitivity.tom_samples(tok, ctx.data_path("sparse_tom", "fisher_prompts.json"), desc["n"], desc["seed"])
-        _corpus, files = resolve_generic(desc["data"], ctx.data_root)
+        _corpus, files = resolve_generic(desc["data"], ctx.data)
         docs = sensitivity.c4_documents(files) if desc["data"] == "c4" else sensitivity.wikitext_documents(files[0])
         try:
             return sensitivity.generic_samples(tok, docs, desc["n"], desc["seqlen"], desc["seed"])

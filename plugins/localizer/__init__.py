@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from tom_harness import NETWORKS, POOLINGS, WORDINGS, Intervention, Param, hookimpl
+from tom_harness import NETWORKS, POOLINGS, WORDINGS, Intervention, Param, hookimpl, surgery
 
 from . import lesion
 from .report import export_tmap, write_reports
@@ -107,32 +107,14 @@ class LocalizerIntervention(Intervention):
             self.prepare(ctx)
         if self._installed:
             return
-        counts = ctx.handle.apply_to_model(_Install(self._token, self._mask, self._fill))
+        counts = ctx.handle.apply_to_model(lesion.lesion_hooks(self._token, self._mask, self._fill))
         self._installed = True
         self.metadata["hooked_layers"] = int(counts[0]) if counts else 0
 
     def remove(self, ctx: "RunContext") -> None:
         if self._installed:
-            ctx.handle.apply_to_model(_Uninstall(self._token))
+            ctx.handle.apply_to_model(surgery.RemoveStreamHooks(self._token))
             self._installed = False
-
-
-class _Install:
-    """Picklable ``fn(model)`` for ``apply_to_model`` (closures do not travel to vLLM workers)."""
-
-    def __init__(self, token: str, mask: torch.Tensor, fill: torch.Tensor) -> None:
-        self.token, self.mask, self.fill = token, mask, fill
-
-    def __call__(self, model: torch.nn.Module) -> int:
-        return lesion.install(model, self.token, self.mask, self.fill)
-
-
-class _Uninstall:
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def __call__(self, model: torch.nn.Module) -> int:
-        return lesion.uninstall(model, self.token)
 
 
 @hookimpl

@@ -16,7 +16,7 @@ import torch
 
 from tom_harness import (
     NETWORKS, POOLINGS, Intervention, Param, TaskInfo, UsageError, decoder_blocks, hookimpl,
-    intervention_id,
+    intervention_id, surgery,
 )
 
 from . import hooks
@@ -62,13 +62,14 @@ class Steer(Intervention):
         return super().not_applicable_reason(task)
 
     def unavailable(self, ctx: "RunContext") -> str | None:
-        if ctx.handle.model is None:
-            return (f"steer reads and hooks the residual stream in process; backend {ctx.handle.backend!r} "
-                    "exposes no model (vLLM: needs the core model-surgery module's vLLM hooks)")
+        if ctx.handle.model is None and self.values["positions"] == "generated":
+            return (f"steer:positions=generated tells generated tokens by one-token forward passes; backend "
+                    f"{ctx.handle.backend!r} batches prompt and generated tokens together (positions=all runs there)")
         return None
 
     def prepare(self, ctx: "RunContext") -> None:
-        blocks = len(decoder_blocks(ctx.handle.model))
+        model = ctx.handle.in_process_model()  # vLLM: vectors come from an in-process copy, hooks go to the engine
+        blocks = len(decoder_blocks(model))
         layers = list(self.values["layers"]) or [blocks // 2]
         bad = [layer for layer in layers if not 0 <= layer < blocks]
         if bad:
@@ -87,7 +88,7 @@ class Steer(Intervention):
         }
         if ctx.output_dir is not None and self.values["positions"] == "all":
             path = ctx.output_dir / "steer" / f"{intervention_id(self.label())}.pt"
-            write_steer_file(path, self.lm_eval_config(ctx.handle.model))
+            write_steer_file(path, self.lm_eval_config(model))
             self.metadata["lm_eval_steer_file"] = str(path.relative_to(ctx.output_dir))
 
     def lm_eval_config(self, model: torch.nn.Module) -> dict:
@@ -103,13 +104,14 @@ class Steer(Intervention):
             self.prepare(ctx)
         if self._installed:
             return
-        fn = hooks.Install(self._token, self._vectors, float(self.values["alpha"]), self.values["action"], self.values["positions"])
+        fn = hooks.steer_hooks(self._token, self._vectors, float(self.values["alpha"]), self.values["action"],
+                               self.values["positions"])
         self.metadata["hooked_layers"] = ctx.handle.apply_to_model(fn)[0]
         self._installed = True
 
     def remove(self, ctx: "RunContext") -> None:
         if self._installed:
-            ctx.handle.apply_to_model(hooks.Uninstall(self._token))
+            ctx.handle.apply_to_model(surgery.RemoveStreamHooks(self._token))
             self._installed = False
 
 

@@ -3,7 +3,8 @@
 Default contrast: the ToM localizer's false-belief stories (positive) vs false-photo stories
 (negative), loaded through ``tom_harness.data.stimuli``; any localizer network works, or a
 user JSON file ``{"positive": [...], "negative": [...]}``. Activations are decoder-block outputs
-pooled per stimulus (``tom_harness.model.activations.extract``), so a direction is
+pooled per stimulus (``tom_harness.model.activations.extract``; on vLLM on the in-process HF copy
+of the checkpoint, as the localizer's), so a direction is
 ``mean(pos) - mean(neg)`` per layer, shape [layers, hidden]. Cached in the artifact cache by model
 fingerprint + stimuli fingerprint + pooling + version.
 
@@ -55,12 +56,10 @@ def contrast_stimuli(contrast: str, file: str) -> Stimuli:
 
 def mean_difference(ctx: "RunContext", stimuli: Stimuli, pooling: str, batch_size: int) -> dict[str, torch.Tensor]:
     """{"direction", "pos_mean", "neg_mean"}, each [layers, hidden] float32 (cached)."""
-    if ctx.handle.model is None:
-        raise UsageError(f"steer needs an in-process model to read activations; backend {ctx.handle.backend!r} exposes none")
     key = content_key(CACHE_KIND, ctx.handle.fingerprint, stimuli.fingerprint, pooling, VECTOR_VERSION)
 
     def compute() -> dict[str, torch.Tensor]:
-        acts = extract(ctx.handle.model, ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)
+        acts = extract(ctx.handle.in_process_model(), ctx.tokenizer, stimuli.texts, pooling, batch_size, stimuli.max_tokens)
         n = len(stimuli.positive)
         pos, neg = acts.pooled[:n].float().mean(0), acts.pooled[n:].float().mean(0)
         return {"direction": pos - neg, "pos_mean": pos, "neg_mean": neg}

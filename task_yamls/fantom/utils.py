@@ -10,6 +10,7 @@ from typing import Any
 from tom_harness.task_yamls.helpers import (
     LETTERS, as_int, extract, letter_of, lettered, name_list, read_json, to_dataset_dict, yes_no,
 )
+from tom_harness.task_yamls.helpers import vanilla_prompt
 
 TYPES = ("belief_accessible", "belief_inaccessible", "answerability_list", "answerability_binary",
          "info_accessibility_list", "info_accessibility_binary")
@@ -20,8 +21,9 @@ def short_type(question_type: str) -> str:
     return "_".join(question_type.split(":")[1:])
 
 
-def choice_fields(q: dict, kind: str, rng: random.Random) -> tuple[list[str], str, list[str]]:
-    """(choices, gold, gold_list) of one question, drawing exactly one two-element shuffle.
+def choice_fields(q: dict, kind: str, rng: random.Random) -> tuple[list[str], str, list[str], list[str], list[int]]:
+    """(choices, gold, gold_list, pair, perm) of one question, drawing exactly one two-element
+    shuffle (``pair``: the shuffled two-way list, ``perm``: the permutation it applied).
 
     EnigmaToM (``MaskToMEvaluator.__order_mc_questions``) shuffles ``[str(wrong), str(correct)]``
     (``_`` -> space) for every question that has a wrong answer, and ``[correct, other]`` for
@@ -35,12 +37,15 @@ def choice_fields(q: dict, kind: str, rng: random.Random) -> tuple[list[str], st
         pair = [str(correct), "yes" if str(correct) == "no" else "no"]
     else:
         pair = [str(wrong).replace("_", " "), str(correct).replace("_", " ")]
-    rng.shuffle(pair)
+    perm = [0, 1]
+    rng.shuffle(perm)
+    pair = [pair[i] for i in perm]
     if kind.startswith("belief"):
-        return pair, LETTERS[pair.index(str(correct).replace("_", " "))], []
+        return pair, LETTERS[pair.index(str(correct).replace("_", " "))], [], pair, perm
     if kind.endswith("_list"):
-        return sorted({str(n) for n in list(correct) + list(wrong or [])}), "", [str(n) for n in correct]
-    return [], str(correct).strip().lower(), []
+        names = sorted({str(n) for n in list(correct) + list(wrong or [])})
+        return names, "", [str(n) for n in correct], pair, perm
+    return [], str(correct).strip().lower(), [], pair, perm
 
 
 def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
@@ -52,7 +57,8 @@ def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
         for qi, q in enumerate(conv["questions"]):
             kind = short_type(q["question_type"])
             correct = q["correct_answer"]
-            choices, gold, gold_list = choice_fields(q, kind, rng)
+            choices, gold, gold_list, pair, perm = choice_fields(q, kind, rng)
+            wrong = q.get("wrong_answer")
             rows.append({
                 "story_id": str(conv_id), "q_index": qi, "dataset": dataset, "seed": seed,
                 "narrative": conv["narrative"], "question": q["question"],
@@ -60,6 +66,9 @@ def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
                 "question_type": q["question_type"], "type": kind, "tom_type": q.get("tom_type"),
                 "choices": choices, "gold": gold, "gold_list": gold_list,
                 "correct_answer": correct if isinstance(correct, str) else ", ".join(correct),
+                "pair": pair, "shuffle_perm": perm,
+                "wrong_answer": "" if wrong is None else wrong if isinstance(wrong, str) else "",
+                "wrong_list": [str(n) for n in wrong] if isinstance(wrong, list) else [],
             })
     return rows
 
@@ -86,6 +95,12 @@ def doc_to_text(doc: dict) -> str:
     return (f"Events:\n{doc['narrative']}\n\nUsing the conversation above, {how} between "
             f"<answer> and </answer>, without any explanation.\n\n"
             f"Question:\n{doc['question']}{tail}\nAnswer:")
+
+
+def doc_to_text_paper(doc: dict) -> str:
+    """``protocol: paper``: EnigmaToM's vanilla prompt, from its template (question and choices
+    before the instruction; yes/no questions keep their ``Choices: ["yes", "no"]`` line)."""
+    return vanilla_prompt(doc)
 
 
 def doc_to_target(doc: dict) -> str:

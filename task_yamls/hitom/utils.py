@@ -12,6 +12,7 @@ from typing import Any
 from tom_harness.task_yamls.helpers import (
     LETTERS, as_int, extract, letter_of, lettered, mc_scores, read_json, to_dataset_dict,
 )
+from tom_harness.task_yamls.helpers import vanilla_prompt
 
 ORDERS = range(5)
 
@@ -30,8 +31,10 @@ def rows_from(data: dict, dataset: str, seed: int, shuffle_seed: int | None = No
     rows = []
     for story_id, story in data.items():
         for qi, q in enumerate(story["questions"]):
-            options = split_choices(q["choices"])
-            rng.shuffle(options)
+            raw = [p.split(".", 1)[-1].strip() for p in q["choices"].split(",")]
+            perm = list(range(len(raw)))
+            rng.shuffle(perm)  # the permutation random.shuffle applies to any list of this length
+            options = [split_choices(q["choices"])[i] for i in perm]
             gold = str(q["answer"]).replace("_", " ")
             if gold not in options:
                 raise ValueError(f"hitom story {story_id} question {qi}: gold {gold!r} not among choices")
@@ -44,6 +47,7 @@ def rows_from(data: dict, dataset: str, seed: int, shuffle_seed: int | None = No
                 "question_order": int(q["question_order"]), "answer": gold,
                 "choices": options, "gold_letter": LETTERS[idx],
                 "mc_choices": options, "mc_gold": idx,
+                "options_raw": [raw[i] for i in perm],  # as TimeToM showed them (no "_" -> " ")
             })
     return rows
 
@@ -74,6 +78,12 @@ def doc_to_text(doc: dict) -> str:
         "explanation. Write only its letter between <answer> and </answer>.\n\n"
         f"Question:\n{doc['question']}\nChoices:\n{lettered(doc['choices'])}\nAnswer:"
     )
+
+
+def doc_to_text_paper(doc: dict) -> str:
+    """``protocol: paper``: EnigmaToM's vanilla prompt, from its template (question and choices
+    before the instruction)."""
+    return vanilla_prompt(doc)
 
 
 def doc_to_text_mc(doc: dict) -> str:

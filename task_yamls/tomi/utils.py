@@ -6,19 +6,26 @@ and ``acc_paper`` (the original lexical-overlap scorer, quirks included). See do
 """
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from tom_harness.task_yamls.helpers import as_int, extract, mc_scores, one_container, read_json, to_dataset_dict
+from tom_harness.task_yamls.helpers import vanilla_prompt
 
 FAMILIES = ("first_order", "second_order", "reality", "memory")
 
 
 def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
-    """One doc per question, stories and questions in file order."""
+    """One doc per question, stories and questions in file order. ``shuffle_perm``: the order in
+    which EnigmaToM's TimeToM showed (alternative container, answer), one two-way
+    ``random.shuffle`` per question in file order from ``random.Random(seed)``."""
+    rng = random.Random(seed if seed >= 0 else 0)
     rows = []
     for story_id, story in data.items():
         containers = [str(c) for c in story["containers"]]
         for qi, q in enumerate(story["questions"]):
+            perm = [0, 1]
+            rng.shuffle(perm)
             gold = str(q["answer"])
             rows.append({
                 "story_id": str(story_id), "q_index": qi, "dataset": dataset, "seed": seed,
@@ -29,6 +36,7 @@ def rows_from(data: dict, dataset: str, seed: int) -> list[dict]:
                 "containers": containers,
                 "mc_choices": [c.replace("_", " ") for c in containers],
                 "mc_gold": containers.index(gold) if gold in containers else -1,
+                "shuffle_perm": perm,
             })
     return rows
 
@@ -59,6 +67,11 @@ def doc_to_text(doc: dict) -> str:
         "Pick one of the listed options and write it between <answer> and </answer>.\n\n"
         f"Question:\n{doc['question']}\nOptions: {options}\nAnswer:"
     )
+
+
+def doc_to_text_paper(doc: dict) -> str:
+    """``protocol: paper``: EnigmaToM's vanilla prompt, from its template (question last)."""
+    return vanilla_prompt(doc)
 
 
 def doc_to_text_mc(doc: dict) -> str:

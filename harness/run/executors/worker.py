@@ -2,7 +2,7 @@
 
 The worker rebuilds the run's pieces from a picklable :class:`WorkerJob` (plugins, the matrix
 spec, the environment), loads the model through the same runner code as a serial run, and runs
-cells through :meth:`MatrixRunner._run_one`, so a worker's cell is the serial run's cell. It never
+cells through :meth:`MatrixRunner._evaluate`, so a worker's cell is the serial run's cell. It never
 writes a cell file: each finished cell is returned to the driver, the one writer
 (:meth:`MatrixRunner.emit`). A row's ``prepare`` runs once per worker, on the row's first cell.
 
@@ -109,7 +109,7 @@ class CellWorker:
         if not runner._unavailable(cell, self.ctx):
             if iv_id not in self.prepared:
                 self.prepared[iv_id] = runner._prepare(iv, self.ctx)
-            runner._run_one(cell, self.ctx, self.wrapper, self.baseline, self.prepared[iv_id])
+            runner._evaluate(cell, self.ctx, self.wrapper, self.baseline, self.prepared[iv_id])
         self.cells_run += 1
         who = {k: v for k, v in self.identity().items() if k in ("worker", "host", "pid", "device")}
         for rec in runner.outbox:

@@ -80,7 +80,7 @@ class ModelKB(KnowledgeBase):
         for si, (s, cs) in enumerate(zip(stories, chars)):
             for t, ev in enumerate(s.events):  # the single event, not the prefix (as in the paper)
                 for c in cs:
-                    prompts.append(P.state_prompt(ev, P.location_entity(c, s.dialogue), True))
+                    prompts.append(P.state_prompt(ev, P.location_entity(c, s.dialogue), True, self.faithful))
                     where.append((si, t, c))
         outs = self.query(prompts)
         reports: dict[tuple[int, int, str], list[list[str]]] = {
