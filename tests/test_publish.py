@@ -4,6 +4,7 @@ at ``huggingface_hub.HfApi``."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,8 @@ def _wandb_records(path: Path) -> list[bytes]:
             pos += left
             continue
         length = int.from_bytes(data[pos + 4:pos + 6], "little")
+        if pos + 7 + length > len(data):  # still being written
+            break
         chunk += data[pos + 7:pos + 7 + length]
         pos += 7 + length
         if kind in (1, 4):
@@ -102,12 +105,22 @@ def test_wandb_offline_gets_one_run_per_row(run_dir, tmp_path, monkeypatch):
     assert main(["publish", str(run_dir), "--to", "wandb"]) == 0
     files = sorted(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
     assert len(files) == 2
-    seen = {}
-    for f in files:
-        history, config = {}, {}
+
+    def records(f: Path) -> list:
+        out = []
         for blob in _wandb_records(f):
             rec = pb.Record()
             rec.ParseFromString(blob)
+            out.append(rec)
+        return out
+
+    deadline = time.time() + 60  # wandb-core may still be writing the log when finish() returns
+    while time.time() < deadline and not all(any(r.WhichOneof("record_type") == "exit" for r in records(f)) for f in files):
+        time.sleep(0.5)
+    seen = {}
+    for f in files:
+        history, config = {}, {}
+        for rec in records(f):
             kind = rec.WhichOneof("record_type")
             if kind == "history":
                 history.update({i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in rec.history.item})
