@@ -1,6 +1,7 @@
 """Built-in benchmark plugin: registers the ``task_yamls`` folder (ToMi, Hi-ToM, FANToM,
-sparse-ToM, WikiText-2 and the generated tomi_gen / hitom_gen) as an lm-eval task source, the
-seed std as a result processor (in ``tom-harness run`` and in lm-eval with ``--model tomh``),
+sparse-ToM, WikiText-2, Moghaddam & Honey and the generated tomi_gen / hitom_gen) as an lm-eval
+task source, the seed std and the condition contrast (belief minus photo) as result processors
+(in ``tom-harness run`` and in lm-eval with ``--model tomh``),
 and the accuracy-by-ToM-order plot as a report writer."""
 from __future__ import annotations
 
@@ -27,9 +28,31 @@ def add_seed_spread(results: dict, task: Any = None) -> None:
             entry.setdefault(key, value)
 
 
+def add_condition_contrast(results: dict, task: Any = None) -> None:
+    """``<target>_minus_<control>`` in each group whose subtask declares ``control_of: <target>``
+    next to a subtask that declares ``condition: <target>`` (e.g. ``belief_minus_photo`` in
+    ``mh_tom``): the difference of their headline metric, per filter."""
+    configs, per_task = results.get("configs") or {}, results.get("results") or {}
+    meta = {sub: (cfg.get("metadata") or {}) for sub, cfg in configs.items()}
+    for group, subs in (results.get("group_subtasks") or {}).items():
+        by_condition = {meta.get(s, {}).get("condition"): s for s in subs if meta.get(s, {}).get("condition")}
+        for control in subs:
+            target = by_condition.get(meta.get(control, {}).get("control_of"))
+            if target is None:
+                continue
+            metric = meta[target].get("headline", "acc")
+            name = f"{meta[target]['condition']}_minus_{meta[control]['condition']}"
+            for key, value in (per_task.get(target) or {}).items():
+                m, _, filt = key.partition(",")
+                other = (per_task.get(control) or {}).get(key)
+                if m == metric and isinstance(value, (int, float)) and isinstance(other, (int, float)):
+                    results.setdefault("results", {}).setdefault(group, {})[f"{name},{filt}"] = value - other
+
+
 @hookimpl
 def register_result_processors(register):
     register("seed_std", add_seed_spread)
+    register("condition_contrast", add_condition_contrast)
 
 
 def plot_accuracy_by_order(output_dir: Path, table: pd.DataFrame, cells: list[dict]) -> list[Path]:

@@ -19,7 +19,8 @@ SBS_TEXT = "Let's think step by step."
 
 
 class StepByStep(Intervention):
-    """Adds a step-by-step reasoning instruction after the question of every ToM item."""
+    """Adds a step-by-step reasoning instruction after the question of every ToM item, or, on a
+    task that declares an ``answer_cue``, after every answer cue (Moghaddam & Honey's placement)."""
 
     name = "sbs"
     kind = "prompts"
@@ -32,6 +33,12 @@ class StepByStep(Intervention):
 
     def edit_prompts(self, docs: list[dict], task: TaskInfo, ctx: Any) -> list[PromptEdit | None]:
         gen = {"max_gen_toks": self.values["max_gen_toks"]} if self.values["max_gen_toks"] else {}
+        if task.trait("answer_cue"):
+            # the task's own layout: the phrase opens every answer (examples' too), in the
+            # benchmark's wording unless text= was given
+            text = self.values["text"]
+            lead = (task.trait("reasoning_cue") or text + " ") if text == SBS_TEXT else text + " "
+            return [PromptEdit(answer_lead=lead, gen_kwargs=gen) for _ in docs]
         return [PromptEdit(instruction=self.values["text"], gen_kwargs=gen) for _ in docs]
 
 

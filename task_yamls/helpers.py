@@ -3,8 +3,8 @@ seed-group statistics (docs/tasks.md lists each with its signature).
 
 Every benchmark folder's ``utils.py`` imports from here (``tom_harness.task_yamls.helpers``), so it
 works under plain ``lm_eval --include_path task_yamls`` as long as tom-harness is installed. The
-answer parsers live in :mod:`tom_harness.task_yamls.answers` and are re-exported here, so one
-import serves. Data files are found through ``tom_harness.data_file`` (the data roots, then the
+answer parsers live in :mod:`tom_harness.task_yamls.answers` (the free-text yes/no judge in
+:mod:`tom_harness.task_yamls.yesno_judge`) and are re-exported here, so one import serves. Data files are found through ``tom_harness.data_file`` (the data roots, then the
 task folder's own ``data/``), never relative to the process CWD.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .answers import (
     LETTERS, after_lead_in, answer_blocks, choose_option, completion_hedged, completion_word, extract,
     fallback_answer, letter_of, mentions, name_list, named_options, norm_words, one_container, yes_no,
 )
+from .yesno_judge import Verdict, judge_yes_no
 from .paper_prompts import (  # EnigmaToM's own prompts, from its templates (the *_paper tasks, faithful modes)
     PAPER_DATASETS, choices_block, eval_config, eval_template, family, fill, free_form_question, lettered,
     method_template, perspective_sentence, user, vanilla_prompt,
@@ -31,7 +32,7 @@ __all__ = [
     "LETTERS", "SEEDS", "STORY_FIELDS", "TASK_DIR", "TEXT_FIELDS", "Field", "after_lead_in", "answer_blocks",
     "as_int", "choose_option", "completion_hedged", "completion_word", "data_file", "extract", "fallback_answer",
     "letter_of", "lettered", "mc_scores", "mean_or_nan", "mentions", "name_list", "named_options", "norm_words",
-    "one_container", "read_json", "seed_summary", "to_dataset_dict", "yes_no",
+    "one_container", "read_json", "seed_summary", "to_dataset_dict", "yes_no", "Verdict", "judge_yes_no",
     # EnigmaToM's prompts (paper_prompts.py)
     "PAPER_DATASETS", "choices_block", "eval_config", "eval_template", "family", "fill", "free_form_question",
     "method_template", "perspective_sentence", "user", "vanilla_prompt",

@@ -92,7 +92,7 @@ def mirror(shared_data):
 def test_registry_pins_the_shared_files(shared_data):
     rows = {r["name"]: r for r in ds.data_status(shared_data, verify=True)}
     assert set(rows) == {"tomi", "hitom", "fantom", "bigtom", "sparse_tom", "localizer", "wikitext2", "enigma_cache",
-                         "enigma_prompts"}
+                         "enigma_prompts", "strategic_games"}
     assert all(r["status"] == "ok" for r in rows.values()), rows
 
 

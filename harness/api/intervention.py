@@ -67,8 +67,12 @@ class PromptEdit:
 
     * ``narrative``: replaces the document's ``narrative`` text where it appears in the prompt;
     * ``question``: replaces the document's ``question`` text;
-    * ``preamble``: inserted before the narrative (e.g. worked examples);
+    * ``preamble``: inserted before the narrative (e.g. worked examples), or before the task's
+      trait ``item_start`` (the text its item begins with, e.g. ``"Scenario: "``) when declared;
     * ``instruction``: inserted right after the question (e.g. "Let's think step by step.");
+    * ``answer_lead``: the words the answer starts with, inserted right after every answer cue of
+      the prompt (the task's trait ``answer_cue``, e.g. ``"Answer: "``; worked examples' answers
+      included), or at the end of the prompt when the task declares no cue;
     * ``gen_kwargs``: overrides for generation requests (e.g. more ``max_gen_toks`` for CoT);
     * ``info``: free-form notes stored with the sample (e.g. the masked-away events);
     * ``remove``: regular expressions whose matches are deleted from the task's prompt before the
@@ -84,6 +88,7 @@ class PromptEdit:
     question: str | None = None
     preamble: str | None = None
     instruction: str | None = None
+    answer_lead: str | None = None
     gen_kwargs: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     remove: tuple[str, ...] = ()

@@ -33,6 +33,17 @@ TRAITS: dict[str, tuple[tuple | None, str]] = {
                             "prompt edits can replace or extend them"),
     "templated": ((True, False), "stories use the fixed enter/exit/move templates a rule tracker can simulate"),
     "headline": (None, "the metric tables summarise the task by"),
+    "answer_cue": (None, "the text every answer follows in the prompt (e.g. 'Answer: '); an answer lead "
+                         "such as a step-by-step phrase goes right after each one, worked examples' too"),
+    "item_start": (None, "the text the task's item begins with in the prompt (e.g. 'Scenario: '); "
+                         "worked examples go before it"),
+    "reasoning_cue": (None, "the benchmark's own wording of the step-by-step phrase (sbs uses it "
+                            "unless given text=)"),
+    "condition": (None, "the condition a subtask's items probe (e.g. belief); see control_of"),
+    "control_of": (None, "this subtask is the control of the sibling whose condition is named: its "
+                         "group gets <condition>_minus_<control condition> of the headline metric"),
+    "paired_ttest": ((True, False), "the leaderboard adds the original study's paired t-test over "
+                                    "per-item scores (scipy ttest_rel) beside the harness's own test"),
 }
 #: question kinds that ask something (prompt methods that reason about the question need one)
 ASKED = ("free", "choice", "yesno", "list", "mixed")

@@ -31,13 +31,14 @@ class DatasetInfo:
     source: str
     files: dict[str, tuple[int, str]] = field(hash=False)  # relpath -> (size in bytes, sha256)
     base: str | None = None
-    remote: dict[str, str] = field(default_factory=dict, hash=False)
+    remote: dict[str, str | None] = field(default_factory=dict, hash=False)
 
     def upstream(self, rel: str) -> str | None:
         """Public URL of ``rel``, or None when it is only available from a mirror."""
-        if self.base is None:
+        remote = self.remote.get(rel, rel)
+        if self.base is None or remote is None:  # a null remote name: this file has no public copy
             return None
-        return f"{self.base}/{quote(self.remote.get(rel, rel))}"
+        return f"{self.base}/{quote(remote)}"
 
 
 def load_registry(path: Path = REGISTRY_FILE) -> dict[str, DatasetInfo]:

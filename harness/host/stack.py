@@ -15,8 +15,8 @@ How parts combine:
 * ``weights`` / ``activations`` parts are applied in order and removed in reverse; the runner's
   restore and hook checks cover the whole stack (it is checked if any part is weights/activations).
 * ``prompts`` parts compose field by field: ``narrative`` and ``question`` are *rewrites* (two
-  parts setting one is a usage error naming both), ``preamble`` and ``instruction`` are
-  *insertions* joined in stack order, ``gen_kwargs`` merge key by key (one key set to two values
+  parts setting one is a usage error naming both), ``preamble``, ``instruction`` and ``answer_lead``
+  are *insertions* joined in stack order, ``gen_kwargs`` merge key by key (one key set to two values
   is a usage error), ``info`` is kept per part.
 * A stack applies to a task only where every part does; the n/a reason names the first part
   that does not.
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CHECKED_KINDS = ("weights", "activations")
 REWRITE_FIELDS = ("narrative", "question")
-INSERT_FIELDS = {"preamble": "\n\n", "instruction": "\n"}
+INSERT_FIELDS = {"preamble": "\n\n", "instruction": "\n", "answer_lead": " "}
 _NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?=(:|\+|$))")
 
 

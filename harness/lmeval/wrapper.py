@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
@@ -23,12 +23,16 @@ class PromptEditError(ValueError):
     """The prompt does not contain the document text the edit replaces."""
 
 
-def splice(context: str, doc: dict, edit: PromptEdit) -> str:
+def splice(context: str, doc: dict, edit: PromptEdit, traits: Mapping[str, Any] | None = None) -> str:
     """Apply ``edit`` to ``context`` using the document's own narrative and question as anchors.
 
     The narrative is located at its first occurrence, the question at its last occurrence after
-    the narrative (a question text may also occur inside a story).
+    the narrative (a question text may also occur inside a story). Two task traits move
+    insertions to the places a benchmark's own layout puts them: ``item_start`` (the preamble
+    goes before its last occurrence ahead of the narrative) and ``answer_cue`` (the answer lead
+    goes after every occurrence, the preamble's included).
     """
+    traits = traits or {}
     for pattern in edit.remove:
         context = re.sub(pattern, "", context)
     narrative, question = doc.get("narrative"), doc.get("question")
@@ -39,7 +43,10 @@ def splice(context: str, doc: dict, edit: PromptEdit) -> str:
             raise PromptEditError("the prompt does not contain the document's narrative verbatim")
         n_end = start + len(narrative)
         new = edit.narrative if edit.narrative is not None else narrative
-        if edit.preamble:
+        item = context.rfind(traits["item_start"], 0, start) if traits.get("item_start") else -1
+        if edit.preamble and item >= 0:
+            pieces.append((item, item, edit.preamble.rstrip("\n") + "\n\n"))
+        elif edit.preamble:
             new = edit.preamble.rstrip("\n") + "\n\n" + new
         pieces.append((start, n_end, new))
     if edit.question is not None or edit.instruction:
@@ -59,7 +66,11 @@ def splice(context: str, doc: dict, edit: PromptEdit) -> str:
         out.append(new)
         pos = end
     out.append(context[pos:])
-    return "".join(out)
+    text = "".join(out)
+    if edit.answer_lead:
+        cue = traits.get("answer_cue")
+        text = text.replace(cue, cue + edit.answer_lead) if cue and cue in text else text + edit.answer_lead
+    return text
 
 
 class InterventionLM(LM):
@@ -194,7 +205,7 @@ class InterventionLM(LM):
                         continue
                     args = list(req.arguments)
                     try:
-                        args[0] = self._render(edit) if edit.messages is not None else splice(args[0], doc, edit)
+                        args[0] = self._render(edit) if edit.messages is not None else splice(args[0], doc, edit, info.traits)
                     except PromptEditError as exc:
                         raise PromptEditError(f"{iv.label()} on {task_name}: {exc}") from None
                     if req.request_type == "generate_until" and edit.gen_kwargs:

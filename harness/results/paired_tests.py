@@ -5,7 +5,9 @@ document hash. A group row (e.g. ``tomi`` over five seed files) pools its subtas
 tests the group's own statistic; its ``delta_seed_std`` is the population std of the per-seed
 deltas. ``p_adjusted`` is Holm over a stated family (``p_family``): ``headline`` = the headline
 cell of every (intervention, task) of the matrix; ``metric`` = the intervention rows of one
-(task, subtask, metric, filter). Cells without an items file (older runs) get no test.
+(task, subtask, metric, filter). Cells without an items file (older runs) get no test. A task that
+declares ``paired_ttest: true`` also gets the published paired t-test as twin rows
+(:mod:`tom_harness.results.published_ttest`).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pandas as pd
 
 from tom_harness.results import stats
 from tom_harness.results.items import Items, items_of
+from tom_harness.results.published_ttest import add_published_ttests
 
 TEST_COLUMNS = ["p_value", "p_adjusted", "delta_ci95_low", "delta_ci95_high", "test", "n_pairs",
                 "delta_seed_std", "p_family"]
@@ -110,7 +113,16 @@ def attach_tests(table: pd.DataFrame, cells: Iterable[dict], headline: dict[str,
             table.at[i, col] = val
         table.at[i, "delta_seed_std"] = _seed_std(table, i, by_id[key])
     table["n_pairs"] = table["n_pairs"].astype("Int64")
-    return _adjust(table, headline)
+
+    def vectors(row: pd.Series):
+        key = (str(row["model"]), row["intervention_id"], row["task"])
+        other, base = items(key), items((key[0], base_ids.get((key[0], row["task"]), ""), row["task"]))
+        if other is None or base is None:
+            return None
+        subs = leaf_subtasks(row["subtask"], {**(by_id[key].get("results") or {}), "_task": row["task"]}, other.subtasks())
+        return paired_vectors(base, other, row["metric"], row["filter"], subs) if subs else None
+
+    return add_published_ttests(_adjust(table, headline), by_id, vectors, headline)
 
 
 def _adjust(table: pd.DataFrame, headline: dict[str, str | None]) -> pd.DataFrame:

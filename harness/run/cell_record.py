@@ -51,7 +51,7 @@ def cell_dict(cell: "Cell", status: str, results: dict | None, meta: dict, *, sp
 
 def na_reason(iv: Intervention, info: TaskInfo) -> str:
     """Why ``iv`` does not apply to the task (names the missing trait, see ``traits.py``)."""
-    return iv.na_reason(info) if hasattr(iv, "na_reason") else f"{iv.name} does not apply to {info.family}"
+    return iv.na_reason(info)
 
 
 def version_info() -> dict[str, str]:

@@ -150,7 +150,7 @@ class MatrixRunner:
         """Write an n/a cell if the row cannot run on this model (e.g. an adapter on a vLLM
         engine started without LoRA support)."""
         iv = cell.intervention
-        reason = backend_refusal(ctx.handle, iv) or (iv.unavailable(ctx) if hasattr(iv, "unavailable") else None)
+        reason = backend_refusal(ctx.handle, iv) or iv.unavailable(ctx)
         if reason:
             self._write_na(cell, reason)
         return bool(reason)

@@ -51,6 +51,8 @@ class CoT(PromptBaseline):
         self._before = (ctx.caller.stats.calls, ctx.caller.stats.generated_tokens)
         self._finish(ctx, len(stories_from_docs(docs, is_dialogue(task))[0]), len(docs))
         self.metadata["shots"] = shots
+        if docs and all(d.get("worked_examples") for d in docs):
+            return self._task_examples(docs)
         if self.faithful:  # the original's cot-text template, its 512-token answer budget
             return [whole_prompt(user(vanilla_prompt(d, key="cot-text")), ANSWER_TOKS) for d in docs]
         preamble = None
@@ -60,3 +62,14 @@ class CoT(PromptBaseline):
         gen = {"max_gen_toks": int(self.values.get("max_gen_toks", 512))}
         return [PromptEdit(preamble=preamble, instruction=COT_INSTRUCTION, gen_kwargs=dict(gen),
                            remove=(NO_EXPLANATION,)) for _ in docs]
+
+    def _task_examples(self, docs):
+        """The task declares its own worked examples, laid out as its original prompt does
+        (doc field ``worked_examples``, e.g. Moghaddam & Honey's two-shot block): they are the
+        CoT prompt, with no instruction added and the task's generation budget unless
+        ``max_gen_toks`` is given."""
+        self.metadata["shots"] = "task's worked examples"
+        budget = int(self.values.get("max_gen_toks", 512))
+        default = next(p.default for p in self.params if p.name == "max_gen_toks")
+        gen = {"max_gen_toks": budget} if budget != default else {}
+        return [PromptEdit(preamble=d["worked_examples"], gen_kwargs=dict(gen)) for d in docs]
