@@ -22,8 +22,9 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -122,10 +123,29 @@ class ArtifactCache:
         t0 = time.perf_counter()
         got = self.peek(kind, key, fmt=fmt, _log=False)
         if got is None:
-            value = compute()
-            self.put(kind, key, value, fmt=fmt, meta=meta)
-            got = Fetched(value, "computed", kind, key)
+            with self._key_lock(kind, key):  # workers sharing the cache compute a key once
+                got = self.peek(kind, key, fmt=fmt, _log=False)
+                if got is None:
+                    value = compute()
+                    self.put(kind, key, value, fmt=fmt, meta=meta)
+                    got = Fetched(value, "computed", kind, key)
         return self._done(got, t0)
+
+    @contextmanager
+    def _key_lock(self, kind: str, key: str) -> Iterator[None]:
+        """An exclusive lock on one key across processes (``flock`` on a lock file beside the
+        entry), so executor workers on one cache path wait for, then read, a key another is
+        computing instead of computing it again. Released when the process dies."""
+        import fcntl
+
+        path = self.root / ".locks" / f"{kind}-{key}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def tensors(self, kind: str, key: str, compute: Callable[[], dict[str, torch.Tensor]],
                 meta: dict | None = None) -> dict[str, torch.Tensor]:

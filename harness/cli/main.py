@@ -1,4 +1,4 @@
-"""``tom-harness`` command line: run, prompts, list, table, compare, export, train, lm-eval, data.
+"""``tom-harness`` command line: run, prompts, list, table, compare, export, train, publish, lm-eval, data.
 
 This module is the entry point (``tom_harness.cli.main:main``): it parses (``cli_parser.py``), sets up
 logging and the quiet terminal, dispatches to the command, and turns errors into exit codes.
@@ -24,6 +24,7 @@ from typing import Sequence
 from tom_harness.cli.catalog_cmd import cmd_data, cmd_list
 from tom_harness.cli.replay_cmd import cmd_replay_from_counts
 from tom_harness.cli.parser import build_parser
+from tom_harness.cli.publish_cmd import cmd_publish
 from tom_harness.cli.results_cmd import cmd_compare, cmd_export, cmd_table
 from tom_harness.cli.run_cmd import cmd_lm_eval, cmd_prompts, cmd_run
 from tom_harness.cli.train_cmd import cmd_train
@@ -33,7 +34,7 @@ from tom_harness.lmeval.progress import setup_terminal
 
 COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "list": cmd_list, "table": cmd_table, "compare": cmd_compare,
             "export": cmd_export, "lm-eval": cmd_lm_eval, "data": cmd_data, "train": cmd_train,
-            "replay-from-counts": cmd_replay_from_counts}
+            "replay-from-counts": cmd_replay_from_counts, "publish": cmd_publish}
 
 
 def _quiet_logs(level: str) -> None:

@@ -34,7 +34,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--include_path", action="append", help="extra folder of lm-eval YAML tasks (repeatable)")
     p.add_argument("--data_dir", help="benchmark data folder (default: $TOM_HARNESS_DATA, then the user data dir)")
     p.add_argument("--cache_dir", help="artifact cache folder (default: $TOM_HARNESS_CACHE or ~/.cache/tom_harness)")
-    p.add_argument("--shard", help="run only shard K of N of the cells, e.g. 2/4 (merge with `tom-harness table`)")
+    p.add_argument("--shard", help="run only shard K of N of the rows (each with all its tasks), e.g. 2/4 "
+                   "(merge with `tom-harness table`)")
     p.add_argument("--overwrite", action="store_true", help="replace results of a different matrix in --output_path")
     p.add_argument("--max_rows", type=int, default=None,
                    help="most intervention rows the specs may expand to (default 1000)")
@@ -43,6 +44,19 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow_config_plugins", action="store_true",
                    help="let the --config YAML's plugins: key load code (off: plugins come from --plugins only)")
     p.add_argument("--no_progress", action="store_true", help="hide progress bars")
+
+
+def _add_executor_args(p: argparse.ArgumentParser) -> None:
+    """Where the cells run (docs/scale-out.md)."""
+    g = p.add_argument_group("executor", "where the cells run (docs/scale-out.md)")
+    g.add_argument("--executor", default="serial", help="serial (this process, default) or ray (actors on a Ray "
+                   "cluster, each loading the model once; needs tom-harness[ray])")
+    g.add_argument("--workers", type=int, help="ray: number of worker actors (default 2)")
+    g.add_argument("--ray_address", help="ray: address of a running cluster (e.g. auto); default: start a local one")
+    g.add_argument("--worker_cpus", type=float, help="ray: CPUs per worker (default 1; also its torch threads)")
+    g.add_argument("--worker_gpus", type=float, help="ray: GPUs per worker (default 0, or --tensor_parallel)")
+    g.add_argument("--tensor_parallel", type=int, help="ray + vllm: tensor-parallel size inside each worker "
+                   "(vLLM's multiprocessing executor)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run an intervention x task matrix")
     _add_run_args(run)
+    _add_executor_args(run)
     prompts = sub.add_parser("prompts", help="dry run: write each document's exact prompt per row and task "
                              "(JSONL under --output_path/<row>/<task>.jsonl), without evaluating")
     _add_run_args(prompts)
@@ -116,6 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--teacher", metavar="ROW", help="with --pairs: prefer answers that agree with this row's answer")
     trains = _add_train_parser(sub)
 
+    pub = sub.add_parser("publish", help="send a run's cells to W&B, MLflow or the Hugging Face Hub, one tracked "
+                         "run per row")
+    pub.add_argument("output_dir", help="output directory of a run (or merged shards' destination)")
+    pub.add_argument("--to", required=True, help="wandb (WANDB_MODE=offline keeps it local), mlflow, or hub")
+    pub.add_argument("--rows", nargs="+", metavar="ROW", help="row labels (or ids) to publish (default: all)")
+    pub.add_argument("--project", default="tom-harness", help="W&B project / MLflow experiment (default tom-harness)")
+    pub.add_argument("--entity", help="wandb: team or user")
+    pub.add_argument("--tracking_uri", help="mlflow: tracking URI (default $MLFLOW_TRACKING_URI), e.g. file:./mlruns")
+    pub.add_argument("--repo_id", help="hub: dataset repository owner/name (token from HF_TOKEN)")
+    pub.add_argument("--public", action="store_true", help="hub: create the repository public (default private)")
+
     lme = sub.add_parser("lm-eval", help="run lm-eval's own CLI with the `tomh` model type registered",
                          add_help=False)
     lme.add_argument("rest", nargs=argparse.REMAINDER)
@@ -130,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--data_dir")
     df.add_argument("--base_url", help="mirror to fetch from instead of the public sources")
     df.add_argument("--quiet", action="store_true", help="no progress bars")
-    for p in (run, prompts, ls, table, cmp_, exp, data, dl, df, rfc, *trains):
+    for p in (run, prompts, ls, table, cmp_, exp, pub, data, dl, df, rfc, *trains):
         _add_debug_flags(p, argparse.SUPPRESS)
     return parser
 

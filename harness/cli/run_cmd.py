@@ -68,12 +68,15 @@ def _run_matrix(args: argparse.Namespace, spec: Any, host: Any, output: str, log
     from tom_harness.cache.artifacts import ArtifactCache
     from tom_harness.results.outdir import OutputDir
     from tom_harness.results.leaderboard import terminal, write_leaderboard
+    from tom_harness.run.executors import make_executor
     from tom_harness.run.runner import MatrixRunner
 
+    executor = make_executor(args.executor, workers=args.workers, address=args.ray_address, worker_cpus=args.worker_cpus,
+                             worker_gpus=args.worker_gpus, tensor_parallel=args.tensor_parallel)
     runner = MatrixRunner(
         spec, host, Path(output), shard=args.shard, overwrite=args.overwrite, log_samples=log_samples,
         progress=not args.no_progress, cache=ArtifactCache(args.cache_dir) if args.cache_dir else None,
-        lock_wait_s=args.lock_wait, **({"max_rows": args.max_rows} if args.max_rows else {}),
+        lock_wait_s=args.lock_wait, executor=executor, **({"max_rows": args.max_rows} if args.max_rows else {}),
     )
     summary = runner.run()
     table, pivot, files = write_leaderboard([Path(output)], Path(output), host.report_writers)

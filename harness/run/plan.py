@@ -73,7 +73,18 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 
 
 def plan_cells(ivs: list[Intervention], tasks: list[str], shard: tuple[int, int]) -> list[Cell]:
+    """The cells of shard ``K/N``: rows are dealt round-robin (row i goes to shard i mod N + 1)
+    with all their tasks, so no two shards repeat one row's ``prepare`` (Fisher maps, t-maps)."""
     k, n = shard
-    cells = [Cell(iv, intervention_id(iv.label()), t, row) for row, iv in enumerate(ivs) for t in tasks]
-    return [c for i, c in enumerate(cells) if i % n == k - 1]
+    return [Cell(iv, intervention_id(iv.label()), t, row)
+            for row, iv in enumerate(ivs) if row % n == k - 1 for t in tasks]
+
+
+def row_bundles(cells: list[Cell]) -> list[list[Cell]]:
+    """``cells`` grouped by row, in table order: the unit an executor schedules, so a row's
+    ``prepare`` runs once, on one worker."""
+    bundles: dict[str, list[Cell]] = {}
+    for c in cells:
+        bundles.setdefault(c.iv_id, []).append(c)
+    return list(bundles.values())
 

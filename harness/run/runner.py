@@ -16,7 +16,7 @@ from typing import Any
 from tom_harness.lmeval import patches, progress
 from tom_harness.cache.artifacts import ArtifactCache
 from tom_harness.run.cell_record import cell_dict, na_reason, version_info
-from tom_harness.results.outdir import OutputDir
+from tom_harness.results.outdir import OutputDir, intervention_id
 from tom_harness.api.context import ModelHandle, RunContext
 from tom_harness.run.session import PromptOptions, open_session
 from tom_harness.api.errors import NotApplicableError
@@ -57,7 +57,7 @@ class MatrixRunner:
         self, spec: MatrixSpec, host: PluginHost, output: Path, *, shard: str | None = None,
         overwrite: bool = False, log_samples: bool = False, progress: bool = True,
         handle: ModelHandle | None = None, cache: ArtifactCache | None = None,
-        max_rows: int = DEFAULT_MAX_ROWS, lock_wait_s: float = 0.0,
+        max_rows: int = DEFAULT_MAX_ROWS, lock_wait_s: float = 0.0, executor: Any = None,
     ) -> None:
         self.spec, self.host, self.out = spec, host, OutputDir(output)
         self.shard, self.overwrite, self.log_samples, self.progress = parse_shard(shard), overwrite, log_samples, progress
@@ -65,6 +65,7 @@ class MatrixRunner:
         self.catalog = TaskCatalog.from_sources(host.task_sources, spec.include_path)
         self.max_rows, self.lock_wait_s = max_rows, lock_wait_s
         self._artifacts: dict[str, list[dict]] = {}
+        self.executor = executor  # None: this process runs the cells (see tom_harness.run.executors)
 
     # -- planning ----------------------------------------------------------------------------
     def prepare_plan(self) -> list[Cell]:
@@ -100,7 +101,9 @@ class MatrixRunner:
                 summary.not_applicable.append((c.intervention.label(), c.task))
             else:
                 todo.append(c)
-        if todo:
+        if todo and self.executor is not None:
+            self.executor.run(self, todo, summary)
+        elif todo:
             self._run_cells(todo, summary)
         return summary
 
@@ -116,13 +119,9 @@ class MatrixRunner:
         return self.handle
 
     def _run_cells(self, todo: list[Cell], summary: RunSummary) -> None:
-        handle = self._load()
-        self._warn_chat_template(handle, todo)
-        session = open_session(handle, PromptOptions.of(self.spec), cache=self.cache, task_info=self.catalog.info,
-                               show_progress=self.progress, output_dir=self.out.root)
-        ctx, wrapper = session.ctx, session.wrapper
+        ctx, wrapper, baseline = self._start(todo)
+        handle = ctx.handle
         self.out.update_manifest(model=handle.name, model_fingerprint=handle.fingerprint, backend=handle.backend)
-        baseline = handle.apply_to_model(snapshot)
         prepared: dict[str, float] = {}
         bar = progress.bar(todo, enabled=self.progress, desc="cells", unit="cell", file=sys.stderr)
         for cell in bar:
@@ -130,25 +129,50 @@ class MatrixRunner:
             where = f"{iv.label()} × {cell.task}"[:60]
             bar.set_postfix_str(where)
             wrapper.on_answered = lambda n, w=where: bar.set_postfix_str(f"{w} · {n} requests done")
-            reason = backend_refusal(handle, iv) or iv.unavailable(ctx)
-            if reason:  # e.g. an adapter on a vLLM engine started without LoRA support
-                self._write_na(cell, reason)
+            if self._unavailable(cell, ctx):
                 summary.not_applicable.append((iv.label(), cell.task))
                 continue
             if cell.iv_id not in prepared:
-                t0 = time.time()
-                self.cache.take_log()
-                with blame(f"preparing {iv.label()}", self.host, self.catalog.folders):
-                    iv.prepare(ctx)
-                prepared[cell.iv_id] = time.time() - t0
-                self._artifacts[cell.iv_id] = self.cache.take_log()  # where each artifact came from
-            try:
-                self._run_one(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
-            except NotApplicableError as exc:  # e.g. a replay file without this cell's documents
-                self._write_na(cell, str(exc))
-                summary.not_applicable.append((iv.label(), cell.task))
-                continue
-            summary.ran.append((iv.label(), cell.task))
+                prepared[cell.iv_id] = self._prepare(iv, ctx)
+            ran = self._evaluate(cell, ctx, wrapper, baseline, prepared[cell.iv_id])
+            (summary.ran if ran else summary.not_applicable).append((iv.label(), cell.task))
+
+    def _start(self, todo: list[Cell]) -> tuple[RunContext, InterventionLM, list]:
+        """Load the model and build what every cell shares: the session (the context handed to
+        interventions, lm-eval's model wrapper) and the baseline snapshot restore checks compare against."""
+        handle = self._load()
+        self._warn_chat_template(handle, todo)
+        session = open_session(handle, PromptOptions.of(self.spec), cache=self.cache, task_info=self.catalog.info,
+                               show_progress=self.progress, output_dir=self.out.root)
+        return session.ctx, session.wrapper, handle.apply_to_model(snapshot)
+
+    def _unavailable(self, cell: Cell, ctx: RunContext) -> bool:
+        """Write an n/a cell if the row cannot run on this model (e.g. an adapter on a vLLM
+        engine started without LoRA support)."""
+        iv = cell.intervention
+        reason = backend_refusal(ctx.handle, iv) or iv.unavailable(ctx)
+        if reason:
+            self._write_na(cell, reason)
+        return bool(reason)
+
+    def _prepare(self, iv: Any, ctx: RunContext) -> float:
+        """Run the row's ``prepare`` (once per row); returns its seconds, keeps its artifact log."""
+        t0 = time.time()
+        self.cache.take_log()
+        with blame(f"preparing {iv.label()}", self.host, self.catalog.folders):
+            iv.prepare(ctx)
+        self._artifacts[intervention_id(iv.label())] = self.cache.take_log()  # where each artifact came from
+        return time.time() - t0
+
+    def _evaluate(self, cell: Cell, ctx: RunContext, wrapper: InterventionLM, baseline: list, prep_s: float) -> bool:
+        """Run one cell; True if it ran, False if it turned out not to apply (written n/a, e.g. a
+        replay file without this cell's documents)."""
+        try:
+            self._run_one(cell, ctx, wrapper, baseline, prep_s)
+        except NotApplicableError as exc:
+            self._write_na(cell, str(exc))
+            return False
+        return True
 
     def _warn_chat_template(self, handle: ModelHandle, todo: list[Cell]) -> None:
         """Instruct models often end at once on raw prompts (0 generated tokens, accuracy 0)."""
@@ -195,9 +219,6 @@ class MatrixRunner:
             summarise(results, n_rep)
         processed = self.host.process_results(results, self.catalog.info(cell.task))
         samples = results.pop("samples", None) or {}
-        write_items(items_path(self.out.cell_path(cell.iv_id, cell.task)), samples, results)
-        if samples and self.log_samples:
-            self.out.write_samples(cell.iv_id, cell.task, samples)
         meta = {
             **iv.cell_metadata(),
             "requests": wrapper.take_counts(),
@@ -213,7 +234,18 @@ class MatrixRunner:
             meta["repeats"] = {"n": n_rep, "tasks": manager.repeated}
         if pinned is not None:
             meta["rolling_max_length"] = pinned[1]
-        self.out.write_cell(self._cell_dict(cell, "ok", results, meta))
+        self.emit(self._cell_dict(cell, "ok", results, meta), samples)
+
+    def emit(self, cell: dict, samples: dict | None = None) -> None:
+        """Write one finished cell: its items (and samples if asked), then the cell file, each
+        atomically; the cell file comes last, since its presence marks the cell done. The only
+        writer of results (executors hand their workers' cells to it)."""
+        iv_id, task = cell["intervention"]["id"], cell["task"]
+        if cell["status"] == "ok":
+            write_items(items_path(self.out.cell_path(iv_id, task)), samples or {}, cell["results"])
+            if samples and self.log_samples:
+                self.out.write_samples(iv_id, task, samples)
+        self.out.write_cell(cell)
 
     def _pin_context_length(self, handle: ModelHandle, task: str) -> tuple[Any, int] | None:
         """Perplexity depends on the rolling window, so a task may pin it
@@ -237,4 +269,4 @@ class MatrixRunner:
     def _write_na(self, cell: Cell, reason: str | None = None) -> None:
         if reason is None:
             reason = na_reason(cell.intervention, self.catalog.info(cell.task))
-        self.out.write_cell(self._cell_dict(cell, "not_applicable", None, {"reason": reason}))
+        self.emit(self._cell_dict(cell, "not_applicable", None, {"reason": reason}))
