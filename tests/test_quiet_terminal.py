@@ -63,3 +63,19 @@ def test_a_library_bar_is_off_unless_verbose(quiet, capfd):
     progress.setup_terminal(True)
     list(tqdm(range(3), desc="library"))
     assert any(f.startswith("library") for f in frames(capfd.readouterr().err))
+
+
+def test_a_quiet_bar_still_keeps_time(quiet, capfd):
+    """vLLM's generate divides by its bar's elapsed seconds: a silenced bar must not report 0
+    (the ZeroDivisionError of quiet ``--model vllm`` runs)."""
+    import time
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=2, desc="Processed prompts")
+    time.sleep(0.01)
+    bar.update(1)
+    assert bar.format_dict["elapsed"] > 0
+    bar.close()
+    assert tqdm(total=1, disable=True).disable  # a caller's own choice is kept
+    assert frames(capfd.readouterr().err) == []

@@ -21,6 +21,7 @@ passed in, chat templates, git hashes. Without ``--verbose`` (:func:`setup_termi
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import re
 import threading
@@ -93,6 +94,16 @@ def setup_terminal(verbose: bool) -> None:
     _gate_bars()
 
 
+class _Sink(io.TextIOBase):
+    """Where quiet bars print: nowhere."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+_SINK = _Sink()
+
+
 def _gate_bars() -> None:
     """Wrap ``tqdm.__init__`` (once) so that, unless verbose, every bar not made by :func:`bar` is
     built disabled. A disabled bar still iterates; it only prints nothing."""
@@ -105,10 +116,15 @@ def _gate_bars() -> None:
     @functools.wraps(original)
     def gated(self, *args: Any, **kwargs: Any) -> None:
         if not _state["verbose"] and not getattr(_own, "active", False):
-            if len(args) > 10:  # ``disable`` is tqdm's 11th positional parameter
-                args = args[:10] + (True,) + args[11:]
-            else:
-                kwargs["disable"] = True
+            # Silenced by writing into a sink, not by ``disable``: a disabled bar reports 0 s
+            # elapsed, and vLLM's generate divides by a bar's elapsed time (ZeroDivisionError in
+            # quiet ``--model vllm`` runs). A bar its caller disabled stays disabled.
+            chosen = args[10] if len(args) > 10 else kwargs.get("disable", False)
+            if not chosen:
+                if len(args) > 4:  # ``file`` is tqdm's 5th positional parameter
+                    args = args[:4] + (_SINK,) + args[5:]
+                else:
+                    kwargs["file"] = _SINK
         original(self, *args, **kwargs)
 
     gated._tom_harness_gate = True  # type: ignore[attr-defined]
