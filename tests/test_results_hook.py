@@ -21,7 +21,7 @@ def _expected_std(results: dict) -> float:
 
 def test_runner_cells_get_the_seed_std(tiny_handle, tmp_path):
     host = load_host()
-    assert [p.name for p in host.result_processors] == ["seed_std"]
+    assert [p.name for p in host.result_processors] == ["seed_std", "condition_contrast"]  # built-ins: benchmarks plugin
     spec = build_spec({}, {"model_args": "pretrained=tiny", "tasks": "toy_seeds", "limit": 4,
                            "include_path": [str(TOY_TASKS)]})
     MatrixRunner(spec, host, tmp_path / "out", handle=tiny_handle, progress=False).run()
@@ -29,7 +29,7 @@ def test_runner_cells_get_the_seed_std(tiny_handle, tmp_path):
     group = cell["results"]["results"]["toy_seeds"]
     assert group["n_seeds"] == 2
     assert group["acc_seed_std,none"] == pytest.approx(_expected_std(cell["results"]))
-    assert cell["metadata"]["result_processors"] == ["seed_std"]
+    assert cell["metadata"]["result_processors"] == ["seed_std", "condition_contrast"]
 
 
 def test_tomh_model_in_plain_lm_eval_gets_the_seed_std(tiny_model_dir):
